@@ -1,0 +1,261 @@
+"""Settings from ``minireg.toml``, checked once: ledger format, stages, transitions, policies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from minireg.errors import InvalidInput
+
+DEFAULT_STAGES = ("None", "Staging", "Production", "Archived")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A metric gate such as ``auc_roc >= 0.85`` or ``auc_roc >= current.auc_roc - 0.005``."""
+
+    text: str
+    metric: str
+    op: str
+    # Either an absolute threshold, or an offset from the current holder's metric.
+    value: float
+    against_current: bool = False
+    current_metric: str = ""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The checks a promotion into one stage must pass."""
+
+    require_approver: bool = False
+    require_reason: bool = False
+    four_eyes: bool = False
+    approvers: tuple[str, ...] = ()
+    require_clean_git: bool = False
+    gates: tuple[Gate, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """A registry's settings; build with :func:`parse_config`."""
+
+    format: str = "csv"
+    lock_timeout: float = 30.0
+    commit: bool = False
+    allow_pickle: bool = True
+    skops_trusted: tuple[str, ...] = ()
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    initial_stage: str = "None"
+    archive_stage: str = "Archived"
+    exclusive: frozenset[str] = frozenset()
+    # target stage -> stages it may be entered from; a stage not listed accepts any source.
+    transitions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    policies: dict[str, Policy] = field(default_factory=dict)
+
+    def stage(self, name: str) -> str | None:
+        """Return the configured spelling of stage ``name`` (case-insensitive), or None."""
+        wanted = name.casefold()
+        for stage in self.stages:
+            if stage.casefold() == wanted:
+                return stage
+        return None
+
+    def policy(self, stage: str) -> Policy:
+        """Return the policy for promotions into ``stage`` (an empty one if none is set)."""
+        return self.policies.get(stage, Policy())
+
+
+_OPS = (">=", "<=", "==", ">", "<")
+
+
+def parse_gate(text: str) -> Gate:
+    """Parse ``metric OP number`` or ``metric OP current.metric [+|-] number``.
+
+    Raises:
+        InvalidInput: the text is not one of those forms.
+    """
+    bad = InvalidInput(
+        f"Metric gate {text!r} is not valid; write 'auc_roc >= 0.85' or "
+        "'auc_roc >= current.auc_roc - 0.005'."
+    )
+    for op in _OPS:
+        if op in text:
+            left, _, right = text.partition(op)
+            break
+    else:
+        raise bad
+    metric = left.strip()
+    right = right.strip()
+    if not metric or not right:
+        raise bad
+    if right.startswith("current."):
+        rest = right[len("current.") :]
+        offset = 0.0
+        for sign in ("+", "-"):
+            if sign in rest:
+                name, _, number = rest.partition(sign)
+                try:
+                    offset = float(number.strip()) * (1 if sign == "+" else -1)
+                except ValueError as exc:
+                    raise bad from exc
+                rest = name
+                break
+        current_metric = rest.strip()
+        if not current_metric:
+            raise bad
+        return Gate(text, metric, op, offset, against_current=True, current_metric=current_metric)
+    try:
+        value = float(right)
+    except ValueError as exc:
+        raise bad from exc
+    return Gate(text, metric, op, value)
+
+
+def _strings(raw: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise InvalidInput(f"minireg.toml: {where} must be a list of strings.")
+    return tuple(raw)
+
+
+def _flag(raw: dict[str, Any], key: str, where: str) -> bool:
+    value = raw.get(key, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"minireg.toml: {where}.{key} must be true or false.")
+    return value
+
+
+def parse_config(raw: dict[str, Any]) -> Config:
+    """Build a :class:`Config` from parsed TOML, checking every value.
+
+    Raises:
+        InvalidInput: a value has the wrong type or names an unknown stage.
+    """
+    fmt = raw.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        raise InvalidInput(f"minireg.toml: format must be 'csv' or 'xlsx', not {fmt!r}.")
+    timeout = raw.get("lock_timeout", 30.0)
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout < 0:
+        raise InvalidInput("minireg.toml: lock_timeout must be a number of seconds.")
+    commit = _flag(raw, "commit", "top level")
+    allow_pickle = raw.get("allow_pickle", True)
+    if not isinstance(allow_pickle, bool):
+        raise InvalidInput("minireg.toml: allow_pickle must be true or false.")
+    trusted = _strings(raw.get("skops_trusted", []), "skops_trusted")
+
+    stages_raw = raw.get("stages", {})
+    if not isinstance(stages_raw, dict):
+        raise InvalidInput("minireg.toml: [stages] must be a table.")
+    stages = _strings(stages_raw.get("names", list(DEFAULT_STAGES)), "stages.names")
+    if not stages:
+        raise InvalidInput("minireg.toml: stages.names must list at least one stage.")
+    if len({s.casefold() for s in stages}) != len(stages):
+        raise InvalidInput("minireg.toml: stages.names lists a stage twice.")
+    base = Config(stages=stages)
+
+    def known(name: str, where: str) -> str:
+        stage = base.stage(name)
+        if stage is None:
+            raise InvalidInput(f"minireg.toml: {where} names unknown stage {name!r}.")
+        return stage
+
+    initial = known(str(stages_raw.get("initial", stages[0])), "stages.initial")
+    default_archive = "Archived" if base.stage("Archived") else stages[-1]
+    archive = known(str(stages_raw.get("archive", default_archive)), "stages.archive")
+    exclusive = frozenset(
+        known(s, "stages.exclusive") for s in _strings(stages_raw.get("exclusive", []), "stages.exclusive")
+    )
+
+    transitions_raw = raw.get("transitions", {})
+    if not isinstance(transitions_raw, dict):
+        raise InvalidInput("minireg.toml: [transitions] must be a table.")
+    transitions = {
+        known(target, "transitions"): tuple(
+            known(s, f"transitions.{target}") for s in _strings(sources, f"transitions.{target}")
+        )
+        for target, sources in transitions_raw.items()
+    }
+
+    policies_raw = raw.get("policies", {})
+    if not isinstance(policies_raw, dict):
+        raise InvalidInput("minireg.toml: [policies] must be a table.")
+    policies: dict[str, Policy] = {}
+    allowed_keys = {
+        "require_approver",
+        "require_reason",
+        "four_eyes",
+        "approvers",
+        "require_clean_git",
+        "gates",
+    }
+    for target, body in policies_raw.items():
+        stage = known(target, "policies")
+        where = f"policies.{target}"
+        if not isinstance(body, dict):
+            raise InvalidInput(f"minireg.toml: [{where}] must be a table.")
+        unknown = sorted(set(body) - allowed_keys)
+        if unknown:
+            raise InvalidInput(f"minireg.toml: [{where}] has unknown setting {unknown[0]!r}.")
+        policies[stage] = Policy(
+            require_approver=_flag(body, "require_approver", where),
+            require_reason=_flag(body, "require_reason", where),
+            four_eyes=_flag(body, "four_eyes", where),
+            approvers=_strings(body.get("approvers", []), f"{where}.approvers"),
+            require_clean_git=_flag(body, "require_clean_git", where),
+            gates=tuple(parse_gate(g) for g in _strings(body.get("gates", []), f"{where}.gates")),
+        )
+    return Config(
+        format=fmt,
+        lock_timeout=float(timeout),
+        commit=commit,
+        allow_pickle=allow_pickle,
+        skops_trusted=trusted,
+        stages=stages,
+        initial_stage=initial,
+        archive_stage=archive,
+        exclusive=exclusive,
+        transitions=transitions,
+        policies=policies,
+    )
+
+
+DEFAULT_TOML = """\
+# minireg settings. Every key is optional; the values shown are the defaults.
+
+# Ledger format: "csv" (ledger.csv) or "xlsx" (ledger.xlsx).
+format = "csv"
+
+# Seconds to wait for the registry lock before giving up (exit 5).
+# The environment variable MINIREG_LOCK_TIMEOUT overrides it.
+lock_timeout = 30
+
+# Make one git commit per write command, as if --commit were given.
+commit = false
+
+# Allow load_model to unpickle joblib/pickle artifacts. false: only skops, ONNX and paths load.
+allow_pickle = true
+
+# Extra types skops may load (fully qualified names).
+skops_trusted = []
+
+[stages]
+# Stages, as in MLflow. Matched case-insensitively, stored in this spelling.
+names = ["None", "Staging", "Production", "Archived"]
+# The stage a new version starts in, and where --archive-existing moves previous holders.
+initial = "None"
+archive = "Archived"
+# Stages that at most one version may hold; promoting into one then needs --archive-existing.
+exclusive = []
+
+[transitions]
+# target = [stages it may be entered from]; a stage not listed here accepts any source.
+# Production = ["Staging"]
+
+# Checks a promotion must pass, per target stage. For example:
+# [policies.Production]
+# require_approver = true
+# require_reason = true
+# four_eyes = true                 # the approver differs from the version's registrant
+# approvers = ["alice@corp", "bob@corp"]
+# require_clean_git = true         # the version was registered from a clean git tree
+# gates = ["auc_roc >= 0.85", "auc_roc >= current.auc_roc - 0.005"]
+"""

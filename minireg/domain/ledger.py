@@ -1,0 +1,160 @@
+"""The ledger view: columns and cell text for each version, and a comparison for verify."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+from minireg.domain.records import VersionRecord
+
+FIXED_COLUMNS = (
+    "model",
+    "version",
+    "stage",
+    "aliases",
+    "created_at",
+    "registered_by",
+    "git_commit",
+    "git_branch",
+    "git_dirty",
+    "training_date",
+    "data_sha256",
+    "artifact",
+    "artifact_sha256",
+    "artifact_bytes",
+    "flavor",
+    "requirements_sha256",
+    "description",
+    "approved_by",
+    "approved_at",
+)
+
+
+def columns(records: Iterable[VersionRecord]) -> list[str]:
+    """Fixed columns, then ``metric.*``, ``param.*`` and ``tag.*`` sorted by name."""
+    metrics: set[str] = set()
+    params: set[str] = set()
+    tags: set[str] = set()
+    for rec in records:
+        metrics.update(rec.metrics)
+        params.update(rec.params)
+        tags.update(rec.tags)
+    return [
+        *FIXED_COLUMNS,
+        *(f"metric.{name}" for name in sorted(metrics)),
+        *(f"param.{name}" for name in sorted(params)),
+        *(f"tag.{name}" for name in sorted(tags)),
+    ]
+
+
+def cell(value: object) -> str:
+    """The text of one ledger cell: booleans as true/false, floats that round-trip."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def row(rec: VersionRecord, cols: list[str]) -> list[str]:
+    """The cells of ``rec`` under ``cols``."""
+    data = rec.to_dict()
+    out: list[str] = []
+    for col in cols:
+        kind, _, name = col.partition(".")
+        if kind == "metric" and name:
+            out.append(cell(rec.metrics.get(name)))
+        elif kind == "param" and name:
+            out.append(cell(rec.params.get(name)))
+        elif kind == "tag" and name:
+            out.append(cell(rec.tags.get(name)))
+        elif col == "aliases":
+            out.append(";".join(rec.aliases))
+        else:
+            out.append(cell(data[col]))
+    return out
+
+
+def table(records: list[VersionRecord]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the ledger for ``records`` (already in ledger order)."""
+    cols = columns(records)
+    return cols, [row(rec, cols) for rec in records]
+
+
+def render_csv(records: list[VersionRecord]) -> bytes:
+    """The exact bytes of ``ledger.csv``: UTF-8, no BOM, LF line ends, minimal quoting."""
+    cols, rows = table(records)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(cols)
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def compare(expected: list[VersionRecord], actual: bytes, name: str = "ledger.csv") -> list[str]:
+    """List how the ledger bytes ``actual`` differ from the view of ``expected``.
+
+    Names the encoding problems (BOM, CRLF), header changes, and each row and
+    column that differs, so a person can see what a spreadsheet did to the file.
+    """
+    wanted = render_csv(expected)
+    if actual == wanted:
+        return []
+    problems: list[str] = []
+    text_bytes = actual
+    if text_bytes.startswith(b"\xef\xbb\xbf"):
+        problems.append(f"{name} starts with a UTF-8 byte order mark (re-saved by a spreadsheet?)")
+        text_bytes = text_bytes[3:]
+    if b"\r\n" in text_bytes:
+        problems.append(f"{name} has CRLF line ends; minireg writes LF")
+    try:
+        text = text_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        return [*problems, f"{name} is not valid UTF-8"]
+    parsed = list(csv.reader(io.StringIO(text, newline="")))
+    if not parsed:
+        return [*problems, f"{name} is empty but the events hold {len(expected)} versions"]
+    header, body = parsed[0], parsed[1:]
+    cols, rows = table(expected)
+    if header != cols:
+        if sorted(header) == sorted(cols):
+            problems.append(f"{name} columns are reordered; expected {', '.join(cols)}")
+        else:
+            missing = [c for c in cols if c not in header]
+            extra = [c for c in header if c not in cols]
+            if missing:
+                problems.append(f"{name} lacks columns: {', '.join(missing)}")
+            if extra:
+                problems.append(f"{name} has unexpected columns: {', '.join(extra)}")
+    want_rows = {(r[0], r[1]): dict(zip(cols, r)) for r in rows}
+    have_rows: dict[tuple[str, str], dict[str, str]] = {}
+    for number, cells in enumerate(body, start=2):
+        got = dict(zip(header, cells))
+        key = (got.get("model", ""), got.get("version", ""))
+        if key in have_rows:
+            problems.append(f"{name} row {number}: {key[0]} version {key[1]} appears twice")
+        have_rows[key] = got
+        want = want_rows.get(key)
+        if want is None:
+            problems.append(f"{name} row {number}: {key[0]} version {key[1]} is not in the events")
+            continue
+        for col in cols:
+            if col in got and got[col] != want[col]:
+                problems.append(
+                    f"{name} row {number} ({key[0]} v{key[1]}), column {col}: "
+                    f"{got[col]!r} but the events say {want[col]!r}"
+                )
+    for key in want_rows:
+        if key not in have_rows:
+            problems.append(f"{name}: {key[0]} version {key[1]} is missing")
+    if not problems:
+        order = [(r[0], r[1]) for r in rows]
+        seen = [(dict(zip(header, c)).get("model", ""), dict(zip(header, c)).get("version", "")) for c in body]
+        if seen != order:
+            problems.append(f"{name} rows are not sorted by model then version")
+        else:
+            problems.append(f"{name} differs from the events in quoting or spacing")
+    return problems

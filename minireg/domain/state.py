@@ -1,0 +1,135 @@
+"""State is a fold over the events; the ledger is a view of the state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from minireg.domain.records import REGISTER_FIELDS, Event, VersionRecord
+
+
+@dataclass
+class State:
+    """Every model version and alias after some events; mutable only inside :func:`apply`."""
+
+    versions: dict[tuple[str, int], VersionRecord] = field(default_factory=dict)
+    aliases: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Problems met while folding (a version registered twice, an event about an unknown version).
+    anomalies: list[str] = field(default_factory=list)
+    initial_stage: str = "None"
+    head: Event | None = None
+    count: int = 0
+
+    def models(self) -> list[str]:
+        """Model names, sorted."""
+        return sorted({model for model, _ in self.versions})
+
+    def of_model(self, model: str) -> list[VersionRecord]:
+        """The versions of ``model``, in version order."""
+        found = [rec for (name, _), rec in self.versions.items() if name == model]
+        return sorted(found, key=lambda rec: rec.version)
+
+    def records(self) -> list[VersionRecord]:
+        """Every version, sorted by model then version (the ledger's order)."""
+        return [self.versions[key] for key in sorted(self.versions)]
+
+    def next_version(self, model: str) -> int:
+        """The number a new registration of ``model`` gets."""
+        numbers = [version for name, version in self.versions if name == model]
+        return max(numbers, default=0) + 1
+
+    def holders(self, model: str, stage: str) -> list[VersionRecord]:
+        """The versions of ``model`` in ``stage``, in version order."""
+        return [rec for rec in self.of_model(model) if rec.stage == stage]
+
+
+def _register(state: State, event: Event, where: str) -> None:
+    assert event.version is not None
+    key = (event.model, event.version)
+    if key in state.versions:
+        state.anomalies.append(f"{where}: version {event.version} of {event.model} is registered twice")
+        return
+    data: dict[str, Any] = {name: event.data[name] for name in REGISTER_FIELDS if name in event.data}
+    state.versions[key] = VersionRecord(
+        model=event.model,
+        version=event.version,
+        stage=state.initial_stage,
+        **data,
+    )
+
+
+def _set_alias(state: State, model: str, alias: str, version: int | None) -> None:
+    table = state.aliases.setdefault(model, {})
+    old = table.pop(alias, None)
+    if old is not None and (model, old) in state.versions:
+        rec = state.versions[(model, old)]
+        state.versions[(model, old)] = replace(rec, aliases=tuple(a for a in rec.aliases if a != alias))
+    if version is not None:
+        table[alias] = version
+        rec = state.versions[(model, version)]
+        state.versions[(model, version)] = replace(rec, aliases=tuple(sorted({*rec.aliases, alias})))
+    if not table:
+        del state.aliases[model]
+
+
+def apply(state: State, event: Event, where: str = "") -> None:
+    """Apply one event to ``state`` in place. Unknown targets become anomalies, not errors."""
+    where = where or f"event {event.seq}"
+    state.head = event
+    state.count += 1
+    action = event.action
+    if action == "register":
+        _register(state, event, where)
+        return
+    if action == "merge":
+        return
+    key = (event.model, event.version or 0)
+    rec = state.versions.get(key)
+    if action == "alias_delete":
+        alias = str(event.data["alias"])
+        if alias not in state.aliases.get(event.model, {}):
+            state.anomalies.append(f"{where}: alias {alias!r} of {event.model} does not exist")
+            return
+        _set_alias(state, event.model, alias, None)
+        return
+    if rec is None:
+        state.anomalies.append(f"{where}: {action} names unknown version {event.version} of {event.model}")
+        return
+    if action == "transition":
+        changes: dict[str, Any] = {"stage": str(event.data["to"])}
+        if event.approver:
+            changes.update(approved_by=event.approver, approved_at=event.time)
+        state.versions[key] = replace(rec, **changes)
+    elif action == "alias_set":
+        _set_alias(state, event.model, str(event.data["alias"]), rec.version)
+    elif action == "describe":
+        state.versions[key] = replace(rec, description=str(event.data["description"]))
+    elif action == "tag":
+        tags = dict(rec.tags)
+        value = event.data.get("value")
+        if value is None:
+            tags.pop(str(event.data["key"]), None)
+        else:
+            tags[str(event.data["key"])] = str(value)
+        state.versions[key] = replace(rec, tags=tags)
+    elif action == "renumber":
+        new = int(event.data["to"])
+        if (event.model, new) in state.versions:
+            state.anomalies.append(f"{where}: renumber to taken version {new} of {event.model}")
+            return
+        del state.versions[key]
+        state.versions[(event.model, new)] = replace(rec, version=new)
+        for alias, holder in state.aliases.get(event.model, {}).items():
+            if holder == rec.version:
+                state.aliases[event.model][alias] = new
+    else:
+        state.anomalies.append(f"{where}: unknown action {action!r}")
+
+
+def fold(events: Iterable[Event], initial_stage: str = "None") -> State:
+    """Return the state after ``events``, applied in order."""
+    state = State(initial_stage=initial_stage)
+    for number, event in enumerate(events, start=1):
+        apply(state, event, f"line {number}")
+    return state

@@ -1,0 +1,112 @@
+"""The registry folder on disk: the one implementation of :class:`minireg.storage.Storage`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from minireg.domain.ledger import render_csv
+from minireg.domain.records import Event, VersionRecord
+from minireg.storage.atomic import atomic_write, remove_orphans
+from minireg.storage.lock import registry_lock
+from minireg.storage.objects import ObjectStore
+
+EVENTS_NAME = "events.jsonl"
+CONFIG_NAME = "minireg.toml"
+CSV_NAME = "ledger.csv"
+XLSX_NAME = "ledger.xlsx"
+CACHE_NAME = ".cache"
+
+
+class FileStorage:
+    """Events, ledger and objects in one folder, guarded by one lock."""
+
+    def __init__(self, root: Path, ledger_format: str = "csv", timeout: float = 30.0) -> None:
+        self.root = root
+        self.ledger_format = ledger_format
+        self.timeout = timeout
+        self.objects = ObjectStore(root / "objects")
+        self._locked = False
+
+    @property
+    def events_path(self) -> Path:
+        return self.root / EVENTS_NAME
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.root / (XLSX_NAME if self.ledger_format == "xlsx" else CSV_NAME)
+
+    @property
+    def cache(self) -> Path:
+        return self.root / CACHE_NAME
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the registry lock; on entry, clean up after writers that died."""
+        with registry_lock(self.root, self.timeout):
+            self._locked = True
+            try:
+                remove_orphans(self.root)
+                remove_orphans(self.objects.root)
+                yield
+            finally:
+                self._locked = False
+
+    def read_event_lines(self) -> list[str]:
+        """Every complete line of ``events.jsonl``.
+
+        A last line without its newline is a write still under way (or one cut
+        short by a crash): it is not part of the trail yet, so it is left out.
+        """
+        try:
+            data = self.events_path.read_bytes()
+        except FileNotFoundError:
+            return []
+        text = data.decode("utf-8", errors="replace")
+        lines = text.split("\n")
+        # The piece after the last newline is empty or an unfinished write.
+        return [line for line in lines[:-1] if line != ""]
+
+    def append_events(self, events: list[Event]) -> None:
+        """Append events in one write, then fsync.
+
+        Appending keeps a write O(1) in the size of the trail. An unfinished
+        last line (a writer killed mid-write) is cut off first; it was never
+        acknowledged to anyone.
+        """
+        assert self._locked, "append_events needs the registry lock"
+        payload = "".join(event.to_line() + "\n" for event in events).encode("utf-8")
+        fd = os.open(self.events_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size:
+                os.lseek(fd, size - 1, os.SEEK_SET)
+                if os.read(fd, 1) != b"\n":
+                    data = self.events_path.read_bytes()
+                    os.ftruncate(fd, data.rfind(b"\n") + 1)
+            os.lseek(fd, 0, os.SEEK_END)
+            view = memoryview(payload)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def write_ledger(self, records: list[VersionRecord], events: list[Event]) -> None:
+        """Replace the ledger with the view of ``records`` (atomically)."""
+        assert self._locked, "write_ledger needs the registry lock"
+        if self.ledger_format == "xlsx":
+            from minireg.storage.ledger_xlsx import workbook_bytes
+
+            atomic_write(self.ledger_path, workbook_bytes(records, events))
+        else:
+            atomic_write(self.ledger_path, render_csv(records))
+
+    def put_object(self, data: bytes) -> str:
+        return self.objects.put_bytes(data)
+
+    def object_path(self, digest: str) -> Path:
+        return self.objects.path(digest)
