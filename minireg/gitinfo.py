@@ -51,8 +51,10 @@ def describe(code_dir: Path, exclude: Path | None = None) -> GitInfo:
         try:
             commit = repo.head.commit.hexsha
         except ValueError:
-            return GitInfo(note=f"the git repository at {repo.working_dir} has no commits yet; "
-                           "git fields are empty.")
+            return GitInfo(
+                note=f"the git repository at {repo.working_dir} has no commits yet; "
+                "git fields are empty."
+            )
         try:
             branch = repo.active_branch.name
         except TypeError:
@@ -67,7 +69,9 @@ def describe(code_dir: Path, exclude: Path | None = None) -> GitInfo:
         try:
             status = repo.git.execute(["git", "-C", str(repo.working_dir), "status", *args])
         except git.GitCommandError as exc:
-            raise InvalidInput(f"git status failed in {repo.working_dir}: {exc.stderr.strip()}") from exc
+            raise InvalidInput(
+                f"git status failed in {repo.working_dir}: {exc.stderr.strip()}"
+            ) from exc
         dirty = bool(str(status).strip())
         return GitInfo(commit=commit, branch=branch, dirty=dirty)
 

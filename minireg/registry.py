@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -105,10 +106,10 @@ def locate(path: Path | str | None = None, *, cwd: Path | None = None) -> Path:
 
 
 def _read_config(root: Path) -> Config:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    else:  # Python 3.10
+        import tomli as tomllib
     try:
         raw = tomllib.loads((root / CONFIG_NAME).read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
@@ -366,8 +367,9 @@ class Registry:
 
         return current_actor()
 
-    def _commit(self, drafts_for: Callable[[State], list[Draft]], *, actor: str | None,
-                now: datetime | None) -> tuple[list[Event], State]:
+    def _commit(
+        self, drafts_for: Callable[[State], list[Draft]], *, actor: str | None, now: datetime | None
+    ) -> tuple[list[Event], State]:
         """Decide under the lock, then write: events first, then the ledger view."""
         who = self._actor(actor)
         with self.storage.lock():
@@ -458,7 +460,9 @@ class Registry:
             try:
                 req_bytes = Path(requirements).read_bytes()
             except OSError as exc:
-                raise InvalidInput(f"The requirements file {requirements} is not readable.") from exc
+                raise InvalidInput(
+                    f"The requirements file {requirements} is not readable."
+                ) from exc
         else:
             req_bytes = environment_requirements()
 
@@ -533,13 +537,17 @@ class Registry:
         def drafts(state: State) -> list[Draft]:
             rec = self._find(state, model, number)
             if rec.stage == target:
-                result.append(Promotion(model, number, rec.stage, target, False, [], [], [], dry_run))
+                result.append(
+                    Promotion(model, number, rec.stage, target, False, [], [], [], dry_run)
+                )
                 return []
             holders = [h for h in state.holders(model, target) if h.version != number]
             proposal = Proposal(rec, target, approver, reason, archive_existing)
             checks = evaluate(self.config, proposal, holders)
             archived = [h.version for h in holders] if archive_existing else []
-            result.append(Promotion(model, number, rec.stage, target, True, archived, checks, [], dry_run))
+            result.append(
+                Promotion(model, number, rec.stage, target, True, archived, checks, [], dry_run)
+            )
             failed = [c for c in checks if not c.passed]
             if dry_run:
                 return []
@@ -563,8 +571,14 @@ class Registry:
                 if archive_existing
             ]
             out.append(
-                Draft("transition", model, number, {"from": rec.stage, "to": target},
-                      approver=approver, reason=reason)
+                Draft(
+                    "transition",
+                    model,
+                    number,
+                    {"from": rec.stage, "to": target},
+                    approver=approver,
+                    reason=reason,
+                )
             )
             return out
 
@@ -574,11 +588,27 @@ class Registry:
             return result[0]
         new, _ = self._commit(drafts, actor=actor, now=now)
         done = result[0]
-        return Promotion(done.model, done.version, done.from_stage, done.to_stage, done.changed,
-                         done.archived, done.checks, new, False)
+        return Promotion(
+            done.model,
+            done.version,
+            done.from_stage,
+            done.to_stage,
+            done.changed,
+            done.archived,
+            done.checks,
+            new,
+            False,
+        )
 
-    def set_alias(self, model: str, alias: str, version: int | str, *, actor: str | None = None,
-                  now: datetime | None = None) -> Change:
+    def set_alias(
+        self,
+        model: str,
+        alias: str,
+        version: int | str,
+        *,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> Change:
         """Point ``@alias`` of ``model`` at ``version`` (moving it if another version had it)."""
         check_alias(alias)
         number = parse_version(version)
@@ -592,11 +622,14 @@ class Registry:
 
         new, _ = self._commit(drafts, actor=actor, now=now)
         if not new:
-            return Change([], f"@{alias} already points to {model} version {number}; nothing to do.")
+            return Change(
+                [], f"@{alias} already points to {model} version {number}; nothing to do."
+            )
         return Change(new, f"@{alias} now points to {model} version {number}.")
 
-    def delete_alias(self, model: str, alias: str, *, actor: str | None = None,
-                     now: datetime | None = None) -> Change:
+    def delete_alias(
+        self, model: str, alias: str, *, actor: str | None = None, now: datetime | None = None
+    ) -> Change:
         """Remove ``@alias`` from ``model``. Raises NotFound if it does not exist."""
 
         def drafts(state: State) -> list[Draft]:
@@ -610,8 +643,15 @@ class Registry:
         new, _ = self._commit(drafts, actor=actor, now=now)
         return Change(new, f"@{alias} of {model} is deleted.")
 
-    def describe(self, model: str, version: int | str, text: str, *, actor: str | None = None,
-                 now: datetime | None = None) -> Change:
+    def describe(
+        self,
+        model: str,
+        version: int | str,
+        text: str,
+        *,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> Change:
         """Set a version's description."""
         check_text("description", text)
         number = parse_version(version)
@@ -620,15 +660,27 @@ class Registry:
             rec = self._find(state, model, number)
             if rec.description == text:
                 return []
-            return [Draft("describe", model, number, {"description": text, "previous": rec.description})]
+            return [
+                Draft("describe", model, number, {"description": text, "previous": rec.description})
+            ]
 
         new, _ = self._commit(drafts, actor=actor, now=now)
         if not new:
-            return Change([], f"{model} version {number} already has that description; nothing to do.")
+            return Change(
+                [], f"{model} version {number} already has that description; nothing to do."
+            )
         return Change(new, f"{model} version {number} is described.")
 
-    def tag(self, model: str, version: int | str, key: str, value: str | None, *,
-            actor: str | None = None, now: datetime | None = None) -> Change:
+    def tag(
+        self,
+        model: str,
+        version: int | str,
+        key: str,
+        value: str | None,
+        *,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> Change:
         """Set (or, with ``value=None``, remove) a tag on a version."""
         check_key("tag", key)
         if value is not None:
@@ -639,12 +691,20 @@ class Registry:
             rec = self._find(state, model, number)
             if rec.tags.get(key) == value:
                 return []
-            return [Draft("tag", model, number, {"key": key, "value": value,
-                                                  "previous": rec.tags.get(key)})]
+            return [
+                Draft(
+                    "tag",
+                    model,
+                    number,
+                    {"key": key, "value": value, "previous": rec.tags.get(key)},
+                )
+            ]
 
         new, _ = self._commit(drafts, actor=actor, now=now)
         if not new:
-            return Change([], f"{model} version {number} already has tag {key}={value}; nothing to do.")
+            return Change(
+                [], f"{model} version {number} already has tag {key}={value}; nothing to do."
+            )
         return Change(new, f"{model} version {number} is tagged {key}={value}.")
 
     # -- integrity -------------------------------------------------------------
@@ -663,8 +723,10 @@ class Registry:
             report.problems.extend(self._check_ledger(state.records(), events))
             for rec in state.records():
                 where = f"{rec.model} v{rec.version}"
-                for digest, is_dir in ((rec.artifact_sha256, rec.is_dir),
-                                       (rec.requirements_sha256, False)):
+                for digest, is_dir in (
+                    (rec.artifact_sha256, rec.is_dir),
+                    (rec.requirements_sha256, False),
+                ):
                     if not digest:
                         continue
                     report.objects += 1
@@ -686,7 +748,9 @@ class Registry:
         else:
             problems = ledger_view.compare(records, path.read_bytes(), path.name)
         if other.exists() and other.name == XLSX_NAME:
-            problems.append(f"{other.name} exists but the format is {self.config.format}; remove it")
+            problems.append(
+                f"{other.name} exists but the format is {self.config.format}; remove it"
+            )
         if problems:
             problems.append(f"run `minireg rebuild` to regenerate {path.name} from the events")
         return problems

@@ -31,7 +31,9 @@ def _root(
     ] = False,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """A model registry that lives in your git repository."""
@@ -40,8 +42,8 @@ def _root(
 
 # Each module adds its commands to ``app``; importing them registers them.
 from minireg.cli import core as _core  # noqa: E402
-from minireg.cli import stages as _stages  # noqa: E402
 from minireg.cli import extra as _extra  # noqa: E402
+from minireg.cli import stages as _stages  # noqa: E402
 
 __all__ = ["app", "main"]
 _ = (_core, _stages, _extra)

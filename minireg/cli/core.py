@@ -46,37 +46,52 @@ def register(
     model: Annotated[str, typer.Argument(help="Model name, e.g. churn_predictor.")],
     artifact: Annotated[Path, typer.Argument(help="The model file or folder to register.")],
     metric: Annotated[
-        Optional[list[str]], typer.Option("--metric", "-m", help="A metric as name=number (repeatable).")
+        Optional[list[str]],
+        typer.Option("--metric", "-m", help="A metric as name=number (repeatable)."),
     ] = None,
     metrics: Annotated[
         Optional[Path], typer.Option("--metrics", help="A JSON file of metric name: number.")
     ] = None,
     param: Annotated[
-        Optional[list[str]], typer.Option("--param", "-p", help="A param as name=value (repeatable).")
+        Optional[list[str]],
+        typer.Option("--param", "-p", help="A param as name=value (repeatable)."),
     ] = None,
     params: Annotated[
         Optional[Path], typer.Option("--params", help="A JSON file of param name: value.")
     ] = None,
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", "-t", help="A tag as key=value (repeatable).")] = None,
+    tag: Annotated[
+        Optional[list[str]], typer.Option("--tag", "-t", help="A tag as key=value (repeatable).")
+    ] = None,
     data: Annotated[
-        Optional[Path], typer.Option("--data", help="Training data file or folder; its sha256 is recorded.")
+        Optional[Path],
+        typer.Option("--data", help="Training data file or folder; its sha256 is recorded."),
     ] = None,
     training_date: Annotated[
         Optional[str],
-        typer.Option("--training-date", help="ISO date or time of training (default: the artifact's mtime)."),
+        typer.Option(
+            "--training-date", help="ISO date or time of training (default: the artifact's mtime)."
+        ),
     ] = None,
-    description: Annotated[str, typer.Option("--description", "-d", help="One line about this version.")] = "",
+    description: Annotated[
+        str, typer.Option("--description", "-d", help="One line about this version.")
+    ] = "",
     requirements: Annotated[
         Optional[Path],
-        typer.Option("--requirements", help="A requirements file (default: this environment's packages)."),
+        typer.Option(
+            "--requirements", help="A requirements file (default: this environment's packages)."
+        ),
     ] = None,
     flavor: Annotated[
         Optional[str],
-        typer.Option("--flavor", help="joblib, pickle, skops, onnx, file or dir (default: detected)."),
+        typer.Option(
+            "--flavor", help="joblib, pickle, skops, onnx, file or dir (default: detected)."
+        ),
     ] = None,
     code_dir: Annotated[
         Optional[Path],
-        typer.Option("--code-dir", help="Folder whose git commit is recorded (default: the current one)."),
+        typer.Option(
+            "--code-dir", help="Folder whose git commit is recorded (default: the current one)."
+        ),
     ] = None,
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
@@ -170,17 +185,22 @@ def target_record(reg: Registry, target: str, version: Optional[str]) -> Version
 @handle_errors
 def show(
     target: Annotated[str, typer.Argument(help="MODEL, or a models:/ URI.")],
-    version: Annotated[Optional[str], typer.Argument(help="Version number (not with a URI).")] = None,
+    version: Annotated[
+        Optional[str], typer.Argument(help="Version number (not with a URI).")
+    ] = None,
     at: Annotated[
         Optional[str],
-        typer.Option("--at", help="Show which version held each stage and alias at this ISO date/time."),
+        typer.Option(
+            "--at", help="Show which version held each stage and alias at this ISO date/time."
+        ),
     ] = None,
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Show every field of one version, or with --at what held each stage at a moment.
 
-    Example: minireg show churn 3   |   minireg show models:/churn/Production   |   minireg show churn --at 2024-03-01
+    Example: minireg show churn 3; minireg show models:/churn/Production;
+    minireg show churn --at 2024-03-01
     """
     reg = open_registry(registry)
     if at is not None:
@@ -194,7 +214,8 @@ def show(
             return
         typer.echo(f"{snap.model} at {snap.at}")
         rows: list[list[object]] = [
-            [stage, ", ".join(str(v) for v in versions)] for stage, versions in sorted(snap.stages.items())
+            [stage, ", ".join(str(v) for v in versions)]
+            for stage, versions in sorted(snap.stages.items())
         ]
         rows += [[f"@{alias}", str(v)] for alias, v in snap.aliases.items()]
         print_table(["stage/alias", "versions"], rows)
@@ -210,7 +231,9 @@ def show(
     for key, value in data.items():
         if isinstance(value, dict):
             for sub, subvalue in value.items():
-                typer.echo(f"{(key[:-1] if key.endswith('s') else key) + '.' + sub:<{width}}  {subvalue}")
+                typer.echo(
+                    f"{(key[:-1] if key.endswith('s') else key) + '.' + sub:<{width}}  {subvalue}"
+                )
         elif isinstance(value, list):
             typer.echo(f"{key:<{width}}  {', '.join(str(v) for v in value)}")
         else:
@@ -221,7 +244,9 @@ def show(
 @handle_errors
 def path(
     target: Annotated[str, typer.Argument(help="MODEL, or a models:/ URI.")],
-    version: Annotated[Optional[str], typer.Argument(help="Version number (not with a URI).")] = None,
+    version: Annotated[
+        Optional[str], typer.Argument(help="Version number (not with a URI).")
+    ] = None,
     registry: RegistryOpt = None,
 ) -> None:
     """Print the local path of a version's artifact, for shell scripts.

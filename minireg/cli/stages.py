@@ -18,15 +18,20 @@ _PROMOTE_HELP = "Move a version to a stage, if the stage's policies allow it."
 def _promote(
     model: Annotated[str, typer.Argument(help="Model name.")],
     version: Annotated[str, typer.Argument(help="Version number.")],
-    to: Annotated[str, typer.Option("--to", help="Target stage (case-insensitive), e.g. Production.")],
+    to: Annotated[
+        str, typer.Option("--to", help="Target stage (case-insensitive), e.g. Production.")
+    ],
     approver: Annotated[str, typer.Option("--approver", help="Who approved this transition.")] = "",
     reason: Annotated[str, typer.Option("--reason", help="Why, in one line.")] = "",
     archive_existing: Annotated[
         bool,
-        typer.Option("--archive-existing", help="Archive the versions that hold the target stage now."),
+        typer.Option(
+            "--archive-existing", help="Archive the versions that hold the target stage now."
+        ),
     ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would change and every check; write nothing.")
+        bool,
+        typer.Option("--dry-run", help="Show what would change and every check; write nothing."),
     ] = False,
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
@@ -35,7 +40,8 @@ def _promote(
 
     A dry run that would be refused exits 4, so CI can check before it asks.
 
-    Example: minireg promote churn 7 --to Production --approver alice@corp --reason "AUC 0.91 vs 0.88" --archive-existing
+    Example: minireg promote churn 7 --to Production --approver alice@corp
+    --reason "AUC 0.91 vs 0.88" --archive-existing
     """
     reg = open_registry(registry)
     result = reg.promote(
@@ -58,20 +64,32 @@ def _promote(
                 [[c.name, "pass" if c.passed else "FAIL", c.detail] for c in result.checks],
             )
         prefix = "Would move" if dry_run else "Moved"
-        err(f"{prefix} {model} version {result.version} from {result.from_stage} to {result.to_stage}.")
+        err(
+            f"{prefix} {model} version {result.version} "
+            f"from {result.from_stage} to {result.to_stage}."
+        )
         for archived in result.archived:
-            err(f"{prefix.replace('Moved', 'Archived').replace('Would move', 'Would archive')} "
-                f"version {archived} ({reg.config.archive_stage}).")
+            err(
+                f"{prefix.replace('Moved', 'Archived').replace('Would move', 'Would archive')} "
+                f"version {archived} ({reg.config.archive_stage})."
+            )
     if dry_run and not result.allowed:
         failed = [f"{c.name}: {c.detail}" for c in result.checks if not c.passed]
-        raise Refused(f"Promotion of {model} version {result.version} to {result.to_stage} would be "
-                      "refused: " + "; ".join(failed) + ".", failed)
+        raise Refused(
+            f"Promotion of {model} version {result.version} to {result.to_stage} would be "
+            "refused: " + "; ".join(failed) + ".",
+            failed,
+        )
 
 
 promote = app.command("promote", help=_PROMOTE_HELP)(handle_errors(_promote))
-transition = app.command("transition", help="Same as promote (MLflow's word).")(handle_errors(_promote))
+transition = app.command("transition", help="Same as promote (MLflow's word).")(
+    handle_errors(_promote)
+)
 
-alias_app = typer.Typer(help="Set or delete aliases (@champion), as in MLflow.", no_args_is_help=True)
+alias_app = typer.Typer(
+    help="Set or delete aliases (@champion), as in MLflow.", no_args_is_help=True
+)
 app.add_typer(alias_app, name="alias")
 
 
@@ -141,8 +159,12 @@ def tag(
 @handle_errors
 def history(
     model: Annotated[Optional[str], typer.Argument(help="Only this model's events.")] = None,
-    version: Annotated[Optional[str], typer.Option("--version", help="Only this version's events.")] = None,
-    since: Annotated[Optional[str], typer.Option("--since", help="Only events at or after this ISO date/time.")] = None,
+    version: Annotated[
+        Optional[str], typer.Option("--version", help="Only this version's events.")
+    ] = None,
+    since: Annotated[
+        Optional[str], typer.Option("--since", help="Only events at or after this ISO date/time.")
+    ] = None,
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -168,9 +190,21 @@ def history(
             change = str(e.data.get("description", ""))
         elif e.action == "renumber":
             change = f"{e.data.get('from')} → {e.data.get('to')}"
-        rows.append([e.time[:19].replace("T", " "), e.actor, e.action, e.model,
-                     "" if e.version is None else e.version, change, e.approver, e.reason])
-    print_table(["time", "actor", "action", "model", "version", "change", "approver", "reason"], rows)
+        rows.append(
+            [
+                e.time[:19].replace("T", " "),
+                e.actor,
+                e.action,
+                e.model,
+                "" if e.version is None else e.version,
+                change,
+                e.approver,
+                e.reason,
+            ]
+        )
+    print_table(
+        ["time", "actor", "action", "model", "version", "change", "approver", "reason"], rows
+    )
 
 
 @app.command()
@@ -184,8 +218,15 @@ def verify(registry: RegistryOpt = None, json_out: JsonOpt = False) -> None:
     """
     report = open_registry(registry).verify()
     if json_out:
-        print_json({"ok": report.ok, "events": report.events, "versions": report.versions,
-                    "objects": report.objects, "problems": report.problems})
+        print_json(
+            {
+                "ok": report.ok,
+                "events": report.events,
+                "versions": report.versions,
+                "objects": report.objects,
+                "problems": report.problems,
+            }
+        )
         if not report.ok:
             raise typer.Exit(IntegrityError.exit_code)
         return
@@ -193,7 +234,10 @@ def verify(registry: RegistryOpt = None, json_out: JsonOpt = False) -> None:
         raise IntegrityError(
             f"The registry does not check out: {len(report.problems)} problem(s).", report.problems
         )
-    err(f"OK: {report.events} events, {report.versions} versions, {report.objects} objects check out.")
+    err(
+        f"OK: {report.events} events, {report.versions} versions, "
+        f"{report.objects} objects check out."
+    )
 
 
 @app.command()

@@ -13,7 +13,9 @@ def canonical_json(value: Any) -> bytes:
     Raises:
         ValueError: ``value`` holds NaN or infinity, which JSON cannot carry.
     """
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    text = json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
     return text.encode("utf-8")
 
 

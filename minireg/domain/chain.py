@@ -28,7 +28,9 @@ def parse_events(lines: list[str]) -> tuple[list[Event], list[str]]:
             problems.append(f"line {number}: not a valid event (malformed JSON or missing fields)")
             continue
         if event.compute_hash() != event.hash:
-            problems.append(f"line {number}: content does not match its hash (the event was edited)")
+            problems.append(
+                f"line {number}: content does not match its hash (the event was edited)"
+            )
         if event.prev != prev:
             problems.append(
                 f"line {number}: prev does not match the hash of the line before "

@@ -162,7 +162,8 @@ def parse_config(raw: dict[str, Any]) -> Config:
     default_archive = "Archived" if base.stage("Archived") else stages[-1]
     archive = known(str(stages_raw.get("archive", default_archive)), "stages.archive")
     exclusive = frozenset(
-        known(s, "stages.exclusive") for s in _strings(stages_raw.get("exclusive", []), "stages.exclusive")
+        known(s, "stages.exclusive")
+        for s in _strings(stages_raw.get("exclusive", []), "stages.exclusive")
     )
 
     transitions_raw = raw.get("transitions", {})

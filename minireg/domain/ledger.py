@@ -152,7 +152,10 @@ def compare(expected: list[VersionRecord], actual: bytes, name: str = "ledger.cs
             problems.append(f"{name}: {key[0]} version {key[1]} is missing")
     if not problems:
         order = [(r[0], r[1]) for r in rows]
-        seen = [(dict(zip(header, c)).get("model", ""), dict(zip(header, c)).get("version", "")) for c in body]
+        seen = [
+            (dict(zip(header, c)).get("model", ""), dict(zip(header, c)).get("version", ""))
+            for c in body
+        ]
         if seen != order:
             problems.append(f"{name} rows are not sorted by model then version")
         else:

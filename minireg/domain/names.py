@@ -56,5 +56,7 @@ def check_text(field: str, text: str) -> str:
     Text with a newline or NUL is refused so every version stays one CSV line.
     """
     if "\n" in text or "\x00" in text:
-        raise InvalidInput(f"The {field} contains a newline or NUL character; write it on one line.")
+        raise InvalidInput(
+            f"The {field} contains a newline or NUL character; write it on one line."
+        )
     return text

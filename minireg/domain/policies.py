@@ -55,7 +55,9 @@ def _gate(gate: Gate, rec: VersionRecord, current: VersionRecord | None) -> Chec
     base = current.metrics.get(gate.current_metric)
     if base is None:
         return Check(
-            name, True, f"version {current.version} has no {gate.current_metric!r}; nothing to compare"
+            name,
+            True,
+            f"version {current.version} has no {gate.current_metric!r}; nothing to compare",
         )
     bound = base + gate.value
     ok = _OPS[gate.op](have, bound)

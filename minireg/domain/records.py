@@ -145,7 +145,7 @@ class Event:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Event:
-        """Build an event from its stored form; raises KeyError/TypeError/ValueError if malformed."""
+        """Build an event from its stored form; raises KeyError, TypeError or ValueError."""
         version = raw["version"]
         return cls(
             seq=int(raw["seq"]),
@@ -183,7 +183,9 @@ class Draft:
     reason: str = ""
 
 
-def chain(drafts: list[Draft], *, head: Event | None, time: str, actor: str, tool: str) -> list[Event]:
+def chain(
+    drafts: list[Draft], *, head: Event | None, time: str, actor: str, tool: str
+) -> list[Event]:
     """Turn drafts into hash-chained events that follow ``head`` (None for an empty trail)."""
     events: list[Event] = []
     seq = head.seq if head else 0

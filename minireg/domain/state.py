@@ -48,9 +48,13 @@ def _register(state: State, event: Event, where: str) -> None:
     assert event.version is not None
     key = (event.model, event.version)
     if key in state.versions:
-        state.anomalies.append(f"{where}: version {event.version} of {event.model} is registered twice")
+        state.anomalies.append(
+            f"{where}: version {event.version} of {event.model} is registered twice"
+        )
         return
-    data: dict[str, Any] = {name: event.data[name] for name in REGISTER_FIELDS if name in event.data}
+    data: dict[str, Any] = {
+        name: event.data[name] for name in REGISTER_FIELDS if name in event.data
+    }
     state.versions[key] = VersionRecord(
         model=event.model,
         version=event.version,
@@ -64,11 +68,15 @@ def _set_alias(state: State, model: str, alias: str, version: int | None) -> Non
     old = table.pop(alias, None)
     if old is not None and (model, old) in state.versions:
         rec = state.versions[(model, old)]
-        state.versions[(model, old)] = replace(rec, aliases=tuple(a for a in rec.aliases if a != alias))
+        state.versions[(model, old)] = replace(
+            rec, aliases=tuple(a for a in rec.aliases if a != alias)
+        )
     if version is not None:
         table[alias] = version
         rec = state.versions[(model, version)]
-        state.versions[(model, version)] = replace(rec, aliases=tuple(sorted({*rec.aliases, alias})))
+        state.versions[(model, version)] = replace(
+            rec, aliases=tuple(sorted({*rec.aliases, alias}))
+        )
     if not table:
         del state.aliases[model]
 
@@ -94,7 +102,9 @@ def apply(state: State, event: Event, where: str = "") -> None:
         _set_alias(state, event.model, alias, None)
         return
     if rec is None:
-        state.anomalies.append(f"{where}: {action} names unknown version {event.version} of {event.model}")
+        state.anomalies.append(
+            f"{where}: {action} names unknown version {event.version} of {event.model}"
+        )
         return
     if action == "transition":
         changes: dict[str, Any] = {"stage": str(event.data["to"])}

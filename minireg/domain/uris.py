@@ -7,9 +7,7 @@ from dataclasses import dataclass
 
 from minireg.errors import InvalidInput
 
-ACCEPTED_FORMS = (
-    "models:/NAME/VERSION, models:/NAME/STAGE, models:/NAME@ALIAS, models:/NAME/latest"
-)
+ACCEPTED_FORMS = "models:/NAME/VERSION, models:/NAME/STAGE, models:/NAME@ALIAS, models:/NAME/latest"
 
 _URI_RE = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<ref>[^/@]+)|@(?P<alias>[^/@]+))$")
 
