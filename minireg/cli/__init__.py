@@ -41,12 +41,10 @@ def _root(
 
 
 # Each module adds its commands to ``app``; importing them registers them.
-from minireg.cli import core as _core  # noqa: E402
-from minireg.cli import extra as _extra  # noqa: E402
-from minireg.cli import stages as _stages  # noqa: E402
+from minireg.cli import core, export, export_mlflow, gitflow, loading, sheet, stages  # noqa: E402
 
 __all__ = ["app", "main"]
-_ = (_core, _stages, _extra)
+_COMMAND_MODULES = (core, stages, loading, export, export_mlflow, sheet, gitflow)
 
 
 def main() -> None:
