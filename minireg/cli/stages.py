@@ -70,8 +70,8 @@ def _promote(
         )
         for archived in result.archived:
             err(
-                f"{prefix.replace('Moved', 'Archived').replace('Would move', 'Would archive')} "
-                f"version {archived} ({reg.config.archive_stage})."
+                f"{'Would move' if dry_run else 'Moved'} version {archived} from "
+                f"{result.to_stage} to {reg.config.archive_stage}."
             )
     if dry_run and not result.allowed:
         failed = [f"{c.name}: {c.detail}" for c in result.checks if not c.passed]
