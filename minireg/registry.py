@@ -344,7 +344,8 @@ class Registry:
             if parse_moment(event.time) > moment:
                 break
             apply(state, event)
-        stages: dict[str, list[int]] = {}
+        # Every configured stage, in configured order, so an empty one answers "nobody".
+        stages: dict[str, list[int]] = {stage: [] for stage in self.config.stages}
         for rec in state.of_model(model):
             stages.setdefault(rec.stage, []).append(rec.version)
         return Snapshot(
@@ -544,7 +545,9 @@ class Registry:
             holders = [h for h in state.holders(model, target) if h.version != number]
             proposal = Proposal(rec, target, approver, reason, archive_existing)
             checks = evaluate(self.config, proposal, holders)
-            archived = [h.version for h in holders] if archive_existing else []
+            # Archiving into the archive stage itself would move versions nowhere.
+            moving = archive_existing and target != self.config.archive_stage
+            archived = [h.version for h in holders] if moving else []
             result.append(
                 Promotion(model, number, rec.stage, target, True, archived, checks, [], dry_run)
             )
@@ -568,7 +571,7 @@ class Registry:
                     reason=f"archived by the promotion of version {number} to {target}",
                 )
                 for h in holders
-                if archive_existing
+                if moving
             ]
             out.append(
                 Draft(

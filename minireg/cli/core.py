@@ -214,8 +214,8 @@ def show(
             return
         typer.echo(f"{snap.model} at {snap.at}")
         rows: list[list[object]] = [
-            [stage, ", ".join(str(v) for v in versions)]
-            for stage, versions in sorted(snap.stages.items())
+            [stage, ", ".join(str(v) for v in versions) or "-"]
+            for stage, versions in snap.stages.items()
         ]
         rows += [[f"@{alias}", str(v)] for alias, v in snap.aliases.items()]
         print_table(["stage/alias", "versions"], rows)

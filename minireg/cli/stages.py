@@ -63,16 +63,20 @@ def _promote(
                 ["check", "verdict", "detail"],
                 [[c.name, "pass" if c.passed else "FAIL", c.detail] for c in result.checks],
             )
-        prefix = "Would move" if dry_run else "Moved"
-        err(
-            f"{prefix} {model} version {result.version} "
-            f"from {result.from_stage} to {result.to_stage}."
-        )
-        for archived in result.archived:
+        # A refused dry run says so below; it must not also claim it would move anything.
+        if result.allowed:
+            prefix = "Would move" if dry_run else "Moved"
             err(
-                f"{'Would move' if dry_run else 'Moved'} version {archived} from "
-                f"{result.to_stage} to {reg.config.archive_stage}."
+                f"{prefix} {model} version {result.version} "
+                f"from {result.from_stage} to {result.to_stage}."
             )
+            for archived in result.archived:
+                err(
+                    f"{prefix} version {archived} from "
+                    f"{result.to_stage} to {reg.config.archive_stage}."
+                )
+        if dry_run and result.allowed:
+            err("Dry run: nothing was written.")
     if dry_run and not result.allowed:
         failed = [f"{c.name}: {c.detail}" for c in result.checks if not c.passed]
         raise Refused(
