@@ -12,6 +12,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from minireg._version import __version__
 from minireg.domain.records import Event, VersionRecord
 from minireg.domain.uris import ModelURI, parse_uri
@@ -27,11 +29,47 @@ from minireg.errors import (
 )
 from minireg.registry import Promotion, Registry, Report, Snapshot, init_registry, open_registry
 
+if TYPE_CHECKING:
+    from minireg.loading import (
+        Loaded,
+        ModelHandle,
+        Resolved,
+        checkout,
+        load_model,
+        log_model,
+        resolve,
+    )
+
+# Loading by stage, imported on first use: serving code pays for it, `minireg --help` does not.
+_LAZY_NAMES = (
+    "Loaded",
+    "ModelHandle",
+    "Resolved",
+    "checkout",
+    "load_model",
+    "log_model",
+    "resolve",
+)
+_LAZY = dict.fromkeys(_LAZY_NAMES, "minireg.loading")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'minireg' has no attribute {name!r}")
+
+
 __all__ = [
     "Event",
     "IntegrityError",
     "InvalidInput",
+    "Loaded",
     "MiniregError",
+    "ModelHandle",
     "ModelURI",
     "NotFound",
     "Promotion",
@@ -40,11 +78,16 @@ __all__ = [
     "RegistryBusy",
     "RemoteError",
     "Report",
+    "Resolved",
     "Snapshot",
     "Unsafe",
     "VersionRecord",
     "__version__",
+    "checkout",
     "init_registry",
+    "load_model",
+    "log_model",
     "open_registry",
     "parse_uri",
+    "resolve",
 ]

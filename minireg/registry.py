@@ -244,6 +244,10 @@ class Registry:
         self.config = config
         self.storage = FileStorage(root, config.format, lock_timeout(config.lock_timeout))
         self.clock: Clock = _utc_now
+        # resolve()'s cache: the folded state and per-model version lists, keyed by a stat
+        # of events.jsonl, so a serving process re-reads the trail only after a write.
+        self._read_cache: tuple[tuple[int, int, int], State, dict[str, list[VersionRecord]]]
+        self._read_cache = ((-1, -1, -1), State(), {})
 
     # -- reading -------------------------------------------------------------
 
@@ -273,16 +277,39 @@ class Registry:
         """One version. Raises NotFound for an unknown model or version."""
         return self._find(self.state(), model, parse_version(version))
 
+    def _cached_read(self) -> tuple[State, dict[str, list[VersionRecord]]]:
+        """The folded state for read-only use, folded again only when events.jsonl changed.
+
+        The key is the file's (inode, size, mtime_ns): an append grows it, an atomic
+        rewrite or a git checkout replaces the inode. The stat comes before the read, so
+        a write racing the read costs one extra fold later, never a stale answer.
+        """
+        try:
+            st = os.stat(self.storage.events_path)
+            key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except FileNotFoundError:
+            key = (-1, -1, -1)
+        cached_key, state, by_model = self._read_cache
+        if key != cached_key or key[0] == -1:
+            state, by_model = self.state(), {}
+            self._read_cache = (key, state, by_model)
+        return state, by_model
+
     def resolve(self, uri: str | ModelURI) -> VersionRecord:
         """The version a ``models:/`` URI names (a stage gives its highest version, as MLflow).
+
+        A warm call costs one stat of events.jsonl: the folded state is cached until the
+        file changes.
 
         Raises:
             InvalidInput: the URI is malformed.
             NotFound: the model, version, stage or alias does not exist.
         """
         parsed = parse_uri(uri) if isinstance(uri, str) else uri
-        state = self.state()
-        found = state.of_model(parsed.model)
+        state, by_model = self._cached_read()
+        found = by_model.get(parsed.model)
+        if found is None:
+            found = by_model[parsed.model] = state.of_model(parsed.model)
         if not found:
             raise self._no_model(parsed.model, state)
         if parsed.version is not None:
@@ -296,10 +323,10 @@ class Registry:
             return state.versions[(parsed.model, number)]
         assert parsed.stage is not None
         stage = self._stage(parsed.stage)
-        holders = state.holders(parsed.model, stage)
-        if not holders:
+        highest = next((rec for rec in reversed(found) if rec.stage == stage), None)
+        if highest is None:
             raise NotFound(f"No version of {parsed.model} is in {stage}.")
-        return holders[-1]
+        return highest
 
     def artifact_path(self, rec: VersionRecord) -> Path:
         """The local path of a version's artifact (a folder's files appear under ``.cache/``)."""
