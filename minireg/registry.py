@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minireg._version import __version__
 from minireg.domain import ledger as ledger_view
@@ -32,6 +32,9 @@ from minireg.storage.files import (
 )
 from minireg.storage.lock import LOCK_NAME, lock_timeout
 from minireg.storage.objects import Progress, hash_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("minireg")
 
@@ -382,6 +385,18 @@ class Registry:
             aliases=dict(sorted(state.aliases.get(model, {}).items())),
             versions=[rec.version for rec in state.of_model(model)],
         )
+
+    def to_pandas(self) -> pd.DataFrame:
+        """Every version as a typed DataFrame: datetimes (UTC), float metrics, int versions."""
+        from minireg.query import versions_frame
+
+        return versions_frame(self)
+
+    def events_to_pandas(self) -> pd.DataFrame:
+        """The audit trail as a DataFrame, one row per event."""
+        from minireg.query import events_frame
+
+        return events_frame(self)
 
     # -- writing -------------------------------------------------------------
 

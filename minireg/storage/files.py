@@ -12,6 +12,7 @@ from minireg.domain.records import Event, VersionRecord
 from minireg.storage.atomic import atomic_write, remove_orphans
 from minireg.storage.lock import registry_lock
 from minireg.storage.objects import ObjectStore
+from minireg.storage.stamp import write_stamp
 
 EVENTS_NAME = "events.jsonl"
 CONFIG_NAME = "minireg.toml"
@@ -101,9 +102,12 @@ class FileStorage:
         if self.ledger_format == "xlsx":
             from minireg.storage.ledger_xlsx import workbook_bytes
 
-            atomic_write(self.ledger_path, workbook_bytes(records, events))
+            data = workbook_bytes(records, events)
         else:
-            atomic_write(self.ledger_path, render_csv(records))
+            data = render_csv(records)
+        atomic_write(self.ledger_path, data)
+        # Lets `list --where` read the ledger instead of folding every event.
+        write_stamp(self.cache, self.events_path, self.ledger_path.name, data)
 
     def put_object(self, data: bytes) -> str:
         return self.objects.put_bytes(data)

@@ -1,0 +1,272 @@
+"""pandas views of a registry and the ``list --where/--sort/--columns`` query.
+
+The only module that imports pandas, and only inside its functions, so
+``minireg list`` without a query never loads it.
+
+The versions come from ``ledger.csv`` when the ledger stamp vouches that it
+is exactly the view of the current events (pandas' C parser reads 100,000
+rows in a fraction of the time a fold of the events takes); otherwise from
+the fold. Both paths give the same cells, typed the same way.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from minireg.domain.ledger import table
+from minireg.errors import InvalidInput
+from minireg.storage.files import CSV_NAME
+from minireg.storage.stamp import trusted_ledger
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from minireg.registry import Registry
+
+DATE_COLUMNS = ("created_at", "approved_at", "training_date")
+INT_COLUMNS = ("version", "artifact_bytes")
+EVENT_COLUMNS = (
+    "seq",
+    "time",
+    "actor",
+    "tool",
+    "action",
+    "model",
+    "version",
+    "data",
+    "approver",
+    "reason",
+    "prev",
+    "hash",
+)
+# The columns `list --where` shows when --columns is not given (metrics follow).
+DEFAULT_COLUMNS = ("model", "version", "stage", "aliases", "created_at", "git_commit")
+_STRINGS = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`)""")
+_DOTTED = re.compile(r"(?<![\w.`])(metric|param|tag)\.([\w.\-/]*\w)")
+
+
+def typed_frame(
+    cols: list[str], rows: list[list[str]] | None = None, csv: bytes = b""
+) -> pd.DataFrame:
+    """The ledger cells (text, as in ``ledger.csv``) as a typed DataFrame.
+
+    Datetimes in UTC, metrics as floats, versions and byte counts as integers,
+    ``git_dirty`` as a nullable boolean; other columns stay text ("" for empty).
+    """
+    import pandas as pd
+
+    if rows is None:
+        frame = pd.read_csv(
+            io.BytesIO(csv), dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8"
+        )
+    else:
+        frame = pd.DataFrame(rows, columns=cols, dtype=object)
+    for col in INT_COLUMNS:
+        if col in frame:
+            frame[col] = pd.to_numeric(frame[col].replace("", None), errors="coerce").astype(
+                "Int64" if (frame[col] == "").any() else "int64"
+            )
+    for col in DATE_COLUMNS:
+        if col in frame:
+            frame[col] = pd.to_datetime(
+                frame[col].replace("", None), utc=True, format="ISO8601", errors="coerce"
+            )
+    if "git_dirty" in frame:
+        frame["git_dirty"] = (
+            frame["git_dirty"].map({"true": True, "false": False}).astype("boolean")
+        )
+    for col in frame.columns:
+        if str(col).startswith("metric."):
+            frame[col] = pd.to_numeric(frame[col].replace("", None), errors="coerce").astype(
+                "float64"
+            )
+    return frame
+
+
+def versions_frame(reg: Registry) -> pd.DataFrame:
+    """Every version of ``reg`` as a typed DataFrame (see :func:`typed_frame`)."""
+    if reg.config.format == "csv":
+        data = trusted_ledger(reg.storage.cache, reg.storage.events_path, reg.root / CSV_NAME)
+        if data is not None:
+            return typed_frame([], csv=data)
+    cols, rows = table(reg.versions())
+    return typed_frame(cols, rows)
+
+
+def events_frame(reg: Registry) -> pd.DataFrame:
+    """The audit trail as a DataFrame: one row per event, ``time`` in UTC, ``data`` as dicts."""
+    import pandas as pd
+
+    events = reg.events()
+    return pd.DataFrame(
+        {
+            "seq": pd.Series([e.seq for e in events], dtype="int64"),
+            "time": pd.to_datetime([e.time for e in events], utc=True, format="ISO8601"),
+            "actor": [e.actor for e in events],
+            "tool": [e.tool for e in events],
+            "action": [e.action for e in events],
+            "model": [e.model for e in events],
+            "version": pd.Series([e.version for e in events], dtype="Int64"),
+            "data": [e.data for e in events],
+            "approver": [e.approver for e in events],
+            "reason": [e.reason for e in events],
+            "prev": [e.prev for e in events],
+            "hash": [e.hash for e in events],
+        },
+        columns=list(EVENT_COLUMNS),
+    )
+
+
+def quote_columns(expression: str, columns: list[str]) -> str:
+    """``expression`` with every ``metric.x``/``param.x``/``tag.x`` name in backticks.
+
+    DataFrame.query reads ``metric.auc_roc`` as attribute access; backticks
+    make it a column name, so the user's expression works as written. Text in
+    quotes or already in backticks is left alone.
+
+    Raises:
+        InvalidInput: the expression names a metric, param or tag no version has.
+    """
+    known = set(columns)
+    parts = _STRINGS.split(expression)
+
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(0)
+        # The longest known column the dotted word starts with (metric.a.b, else metric.a).
+        candidate = name
+        while candidate not in known and "." in candidate[len(match.group(1)) + 1 :]:
+            candidate = candidate.rsplit(".", 1)[0]
+        if candidate not in known:
+            kind = match.group(1)
+            have = sorted(c.partition(".")[2] for c in columns if c.startswith(kind + "."))
+            listing = ", ".join(have) if have else "none"
+            raise InvalidInput(
+                f"No version has {kind} {match.group(2)!r} (--where names {name}); "
+                f"the {kind}s are: {listing}."
+            )
+        return f"`{candidate}`" + name[len(candidate) :]
+
+    return "".join(
+        part if index % 2 else _DOTTED.sub(sub, part) for index, part in enumerate(parts)
+    )
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.replace("BACKTICK_QUOTED_STRING_", "").rstrip(".")
+
+
+def _column_list(text: str, columns: list[str], option: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise InvalidInput(f"{option} is empty; name columns separated by commas.")
+    for name in names:
+        if name.lstrip("-") not in columns:
+            raise InvalidInput(
+                f"{option} names unknown column {name.lstrip('-')!r}; the columns are: "
+                f"{', '.join(columns)}."
+            )
+    return names
+
+
+def select(
+    frame: pd.DataFrame,
+    where: str | None = None,
+    sort: str | None = None,
+    columns: str | None = None,
+) -> pd.DataFrame:
+    """Filter ``frame`` with a pandas expression, sort it, and pick columns.
+
+    Args:
+        where: a ``DataFrame.query`` expression; ``metric.x`` names work as written.
+        sort: columns separated by commas; a leading ``-`` sorts that column descending.
+        columns: the columns to keep, separated by commas (default: all).
+
+    Raises:
+        InvalidInput: a bad expression (with pandas' reason) or an unknown column.
+    """
+    names = [str(c) for c in frame.columns]
+    if where is not None and where.strip():
+        expression = quote_columns(where, names)
+        try:
+            picked = frame.query(expression, engine="python")
+        except InvalidInput:
+            raise
+        except Exception as exc:  # pandas raises many kinds for a bad expression
+            raise InvalidInput(
+                f"--where {where!r} is not a valid expression: {_reason(exc)}."
+            ) from exc
+        if not hasattr(picked, "columns"):
+            raise InvalidInput(
+                f"--where {where!r} must be a condition such as 'stage == \"Production\"'."
+            )
+        frame = picked
+    if sort:
+        keys = _column_list(sort, names, "--sort")
+        frame = frame.sort_values(
+            [k.lstrip("-") for k in keys],
+            ascending=[not k.startswith("-") for k in keys],
+            na_position="last",
+            kind="stable",
+        )
+    if columns:
+        frame = frame[_column_list(columns, names, "--columns")]
+    return frame
+
+
+def default_columns(frame: pd.DataFrame) -> list[str]:
+    """The columns a table shows when none are asked for: identity, stage, dates, metrics."""
+    names = [str(c) for c in frame.columns]
+    return [
+        *(c for c in DEFAULT_COLUMNS if c in names),
+        *(c for c in names if c.startswith("metric.")),
+    ]
+
+
+def plain(value: Any) -> Any:
+    """A cell as plain JSON-ready data: None for missing, ISO text for times."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, (str, dict, list)) and bool(pd.isna(value))):
+        return None
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat().replace("+00:00", "Z")
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as dicts of plain values, in order."""
+    cols = [str(c) for c in frame.columns]
+    return [
+        {col: plain(value) for col, value in zip(cols, row)}
+        for row in frame.itertuples(index=False, name=None)
+    ]
+
+
+def run_list(
+    reg: Registry,
+    model: str | None = None,
+    where: str | None = None,
+    sort: str | None = None,
+    columns: str | None = None,
+    all_columns: bool = False,
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """What ``minireg list --where/--sort/--columns`` shows: its columns and rows.
+
+    Raises:
+        InvalidInput: a bad expression or column name. NotFound: ``model`` has no versions.
+    """
+    frame = versions_frame(reg)
+    if model is not None:
+        frame = frame[frame["model"] == model]
+        if frame.empty:
+            raise reg._no_model(model, reg.state())
+    frame = select(frame, where, sort, columns)
+    if not columns and not all_columns:
+        frame = frame[default_columns(frame)]
+    return [str(c) for c in frame.columns], records_of(frame)
