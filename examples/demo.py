@@ -78,7 +78,8 @@ def main() -> None:
            "--approver", "alice@example.com", "--reason", "first model", cwd=work)  # fmt: skip
         sh(
             "minireg", "promote", "churn_predictor", "2", "--to", "Production",
-            "--approver", "alice@example.com", "--reason", f"AUC {aucs[1]} vs {aucs[0]} on its own holdout",
+            "--approver", "alice@example.com",
+            "--reason", f"AUC {aucs[1]} vs {aucs[0]} on its own holdout",
             "--archive-existing", cwd=work,
         )  # fmt: skip
         sh("minireg", "alias", "set", "churn_predictor", "champion", "2", cwd=work)
