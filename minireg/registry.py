@@ -370,10 +370,11 @@ class Registry:
         if not any(e.model == model for e in events):
             raise self._no_model(model, self.state())
         state = State(initial_stage=self.config.initial_stage)
+        # Skip later events rather than stop at the first: a trail merged from two git
+        # branches (or written with explicit times) need not be in time order.
         for event in events:
-            if parse_moment(event.time) > moment:
-                break
-            apply(state, event)
+            if parse_moment(event.time) <= moment:
+                apply(state, event)
         # Every configured stage, in configured order, so an empty one answers "nobody".
         stages: dict[str, list[int]] = {stage: [] for stage in self.config.stages}
         for rec in state.of_model(model):

@@ -26,6 +26,8 @@ def parse_events(lines: list[str]) -> tuple[list[Event], list[str]]:
             event = Event.from_line(line)
         except (ValueError, KeyError, TypeError):
             problems.append(f"line {number}: not a valid event (malformed JSON or missing fields)")
+            # The line most likely held the next event: don't blame the following seq too.
+            expected_seq += 1
             continue
         if event.compute_hash() != event.hash:
             problems.append(
