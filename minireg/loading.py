@@ -331,13 +331,16 @@ def _copy_checked(src: Path, dest: Path, digest: str) -> None:
 
 def checkout(
     uri: str | ModelURI, dest: Path | str, registry: RegistryLike = None, *, force: bool = False
-) -> Path:
+) -> Resolved:
     """Copy a version's artifact out of the registry as ordinary, writable files.
 
     A file goes to ``dest`` (or ``dest/<its name>`` when ``dest`` is a folder);
     a folder becomes ``dest`` (which must not exist or be empty). Each byte is
     hashed on the way and checked against the recorded sha256 before the copy
     appears under its name.
+
+    Returns:
+        The version record and the path written (``dest`` or ``dest/<name>``).
 
     Raises:
         InvalidInput: ``dest`` is taken (use ``force``), or its folder does not exist.
@@ -387,7 +390,7 @@ def checkout(
                 os.replace(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        return target
+        return Resolved(rec, target)
     if target.is_dir():
         target = target / rec.artifact
     if target.is_dir():
@@ -403,7 +406,7 @@ def checkout(
     finally:
         if tmp.exists():
             tmp.unlink()
-    return target
+    return Resolved(rec, target)
 
 
 def _files(folder: Path) -> list[tuple[str, Path]]:
