@@ -574,7 +574,8 @@ class Registry:
         """
         number = parse_version(version)
         target = self._stage(stage)
-        check_text("approver", approver)
+        # A blank approver is no approver: "--approver ' '" must not pass a policy.
+        approver = check_text("approver", approver).strip()
         check_text("reason", reason)
         result: list[Promotion] = []
 

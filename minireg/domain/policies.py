@@ -121,7 +121,10 @@ def evaluate(config: Config, proposal: Proposal, holders: list[VersionRecord]) -
             )
         )
     if policy.four_eyes:
-        same = bool(proposal.approver) and proposal.approver == rec.registered_by
+        # E-mail addresses differ in case only by accident: compare them without it.
+        same = bool(proposal.approver) and (
+            proposal.approver.casefold() == rec.registered_by.casefold()
+        )
         checks.append(
             Check(
                 "four eyes",

@@ -378,3 +378,20 @@ def test_clean_git_policy(reg: minireg.Registry) -> None:
     with pytest.raises(minireg.Refused, match="uncommitted changes"):
         reg.promote("churn", 2, "Staging")
     assert tree_digest(reg.root) == before
+
+
+def test_blank_approver_is_no_approver(strict: minireg.Registry) -> None:
+    before = tree_digest(strict.root)
+    with pytest.raises(minireg.Refused) as caught:
+        strict.promote("churn", 5, "Production", approver="  ", reason="x", archive_existing=True)
+    assert "approver required: no --approver given" in caught.value.reasons
+    assert tree_digest(strict.root) == before
+
+
+def test_four_eyes_ignores_the_case_of_an_address(strict: minireg.Registry) -> None:
+    reg = configure(strict, STRICT.replace('"alice@corp", "bob@corp"', '"DS@corp"'))
+    before = tree_digest(reg.root)
+    with pytest.raises(minireg.Refused) as caught:
+        reg.promote("churn", 5, "Production", approver="DS@corp", reason="x", archive_existing=True)
+    assert caught.value.reasons == ["four eyes: approver DS@corp registered version 5"]
+    assert tree_digest(reg.root) == before
