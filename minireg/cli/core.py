@@ -137,14 +137,38 @@ def _metric_names(records: list[VersionRecord]) -> list[str]:
 @handle_errors
 def list_(
     model: Annotated[Optional[str], typer.Argument(help="Only this model's versions.")] = None,
+    where: Annotated[
+        Optional[str],
+        typer.Option(
+            "--where",
+            help="Keep rows matching a pandas expression, e.g. "
+            "\"metric.auc_roc > 0.9 and stage == 'Production'\".",
+        ),
+    ] = None,
+    sort: Annotated[
+        Optional[str],
+        typer.Option("--sort", help="Sort by columns, comma-separated; a leading - sorts down."),
+    ] = None,
+    columns: Annotated[
+        Optional[str],
+        typer.Option("--columns", help="Show these columns, comma-separated (ledger names)."),
+    ] = None,
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List model versions: model, version, stage, created, git commit and metrics.
 
-    Example: minireg list churn --json
+    --where, --sort and --columns query the ledger's columns with pandas.
+
+    Example: minireg list --where "metric.auc_roc > 0.9 and stage == 'Production'"
+    --sort -metric.auc_roc --columns model,version,metric.auc_roc
     """
     reg = open_registry(registry)
+    if where is not None or sort is not None or columns is not None:
+        from minireg.cli.sheet import show_query
+
+        show_query(reg, model, where, sort, columns, json_out)
+        return
     records = reg.versions(model)
     if json_out:
         print_json([rec.to_dict() for rec in records])
