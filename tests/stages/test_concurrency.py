@@ -21,33 +21,47 @@ PER_WORKER = 25
 # Production now. Only its owner moves a version into Production (the other worker
 # can only archive it), so no promotion is a no-op and every one must be recorded.
 WORKER = """
-import json, random, sys, time
+import json, os, random, subprocess, sys, time
 from pathlib import Path
 import minireg
 
-root, index, owned, count, go, out = sys.argv[1:]
+root, index, owned, count, go, out, mode = sys.argv[1:]
 owned = [int(v) for v in owned.split(",")]
 rng = random.Random(int(index))
 reg = minireg.open_registry(root)
+actor = f"worker{index}@corp"
 while not Path(go).exists():
     time.sleep(0.001)
 with open(out, "w") as fh:
     for _ in range(int(count)):
         stages = {rec.version: rec.stage for rec in reg.versions("churn")}
         version = rng.choice([v for v in owned if stages[v] != "Production"])
-        done = reg.promote(
-            "churn", version, "Production", archive_existing=True,
-            approver="alice@corp", reason=f"worker {index}", actor=f"worker{index}@corp",
-        )
-        fh.write(json.dumps({"version": version, "changed": done.changed,
-                             "archived": done.archived}) + "\\n")
+        if mode == "api":
+            done = reg.promote(
+                "churn", version, "Production", archive_existing=True,
+                approver="alice@corp", reason=f"worker {index}", actor=actor,
+            ).to_dict()
+        else:
+            proc = subprocess.run(
+                [sys.executable, "-m", "minireg", "promote", "churn", str(version),
+                 "--to", "Production", "--archive-existing", "--approver", "alice@corp",
+                 "--reason", f"worker {index}", "--json", "--registry", root],
+                capture_output=True, text=True, env={**os.environ, "MINIREG_ACTOR": actor},
+            )
+            assert proc.returncode == 0, proc.stderr
+            done = json.loads(proc.stdout)
+        fh.write(json.dumps({"version": version, "changed": done["changed"],
+                             "archived": done["archived"]}) + "\\n")
 """
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("mode", ["api", "cli"])
 def test_two_processes_promote_into_exclusive_production(
-    reg: minireg.Registry, tmp_path: Path
+    reg: minireg.Registry, tmp_path: Path, mode: str
 ) -> None:
+    """In "api" mode each process calls Registry.promote; in "cli" mode each runs
+    `minireg promote --archive-existing` as 25 processes of its own, one after another."""
     reg = configure(reg, '[stages]\nexclusive = ["Production"]\n')
     for i in range(8):
         add_version(reg, 0.8 + i / 100)
@@ -66,6 +80,7 @@ def test_two_processes_promote_into_exclusive_production(
                 str(PER_WORKER),
                 str(go),
                 str(outs[i]),
+                mode,
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
