@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -219,7 +219,7 @@ def _deserialize(reg: Registry, rec: VersionRecord, trusted: Iterable[str]) -> A
     return _guarded(rec, lambda: skops.io.loads(data, trusted=types))
 
 
-def _guarded(rec: VersionRecord, load: Any) -> Any:
+def _guarded(rec: VersionRecord, load: Callable[[], Any]) -> Any:
     """Run a library's loader; turn its failure into one sentence."""
     try:
         return load()
@@ -315,7 +315,7 @@ def log_model(
 # -- checkout ------------------------------------------------------------------
 
 
-def _copy_checked(src: Path, dest: Path, digest: str) -> None:
+def _copy_checked(src: Path, dest: Path, digest: str, what: str) -> None:
     """Copy ``src`` to ``dest`` (a new, writable file) while hashing; IntegrityError on mismatch."""
     sha = hashlib.sha256()
     with open(src, "rb") as fin, open(dest, "xb") as fout:
@@ -324,8 +324,8 @@ def _copy_checked(src: Path, dest: Path, digest: str) -> None:
             fout.write(chunk)
     if sha.hexdigest() != digest:
         raise IntegrityError(
-            f"Object {digest[:12]}… ({src}) does not match its digest; nothing was checked out: "
-            "restore the registry's objects/ from git and run `minireg verify`."
+            f"{what} does not match its recorded sha256 ({digest[:12]}…, at {src}); nothing was "
+            "checked out: restore the registry's objects/ from git and run `minireg verify`."
         )
 
 
@@ -379,7 +379,9 @@ def checkout(
                     raise Unsafe(f"The manifest of {rec.model} names an unsafe path {rel!r}.")
                 out = staging / rel
                 out.parent.mkdir(parents=True, exist_ok=True)
-                _copy_checked(objects.path(str(entry["sha256"])), out, str(entry["sha256"]))
+                digest = str(entry["sha256"])
+                what = f"{rel} of {rec.model} version {rec.version}"
+                _copy_checked(objects.path(digest), out, digest, what)
             if target.is_dir():
                 # Into an existing folder (empty, or with --force): file by file.
                 for rel, file in _files(staging):
@@ -401,7 +403,8 @@ def checkout(
         raise InvalidInput(f"The folder {target.parent} does not exist; create it first.")
     tmp = temp_name(target)
     try:
-        _copy_checked(reg.artifact_path(rec), tmp, rec.artifact_sha256)
+        what = f"The artifact of {rec.model} version {rec.version}"
+        _copy_checked(reg.artifact_path(rec), tmp, rec.artifact_sha256, what)
         os.replace(tmp, target)
     finally:
         if tmp.exists():

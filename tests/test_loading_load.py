@@ -235,6 +235,7 @@ def test_a_tampered_pickle_is_refused_before_it_is_unpickled(
     # From the CLI, the same check gives exit 6 (checkout re-hashes too) and writes nothing.
     res = run_cli("checkout", "models:/churn/Production", str(reg.root.parent / "out.pkl"))
     assert res.exit_code == 6, res.stderr
+    assert "error: The artifact of churn version 1 does not match its recorded sha256" in res.stderr
     assert not (reg.root.parent / "out.pkl").exists()
     assert not marker.exists()
 
