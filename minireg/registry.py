@@ -59,9 +59,15 @@ GITATTRIBUTES = f"""\
 # minireg: keep the ledger and the audit trail one line per record, LF everywhere.
 {CSV_NAME} text eol=lf
 {EVENTS_NAME} text eol=lf
+# minireg: merge both branches' events (and rebuild the ledger) with the minireg merge
+# driver; each clone installs it once with `minireg install-merge-driver`.
+{CSV_NAME} merge=minireg
+{EVENTS_NAME} merge=minireg
 """
 
 Clock = Callable[[], datetime]
+AfterWrite = Callable[[list[Event], "Event | None", str], None]
+"""Called under the lock after a write with (new events, audit head, message or "")."""
 
 
 def _utc_now() -> datetime:
@@ -247,6 +253,8 @@ class Registry:
         self.config = config
         self.storage = FileStorage(root, config.format, lock_timeout(config.lock_timeout))
         self.clock: Clock = _utc_now
+        # Set by minireg.gitcommit.committing: commits the written files before the lock is let go.
+        self.after_write: AfterWrite | None = None
         # resolve()'s cache: the folded state and per-model version lists, keyed by a stat
         # of events.jsonl, so a serving process re-reads the trail only after a write.
         self._read_cache: tuple[tuple[int, int, int], State, dict[str, list[VersionRecord]]]
@@ -427,6 +435,8 @@ class Registry:
             for event in new:
                 apply(state, event)
             self.storage.write_ledger(state.records(), [*events, *new])
+            if self.after_write is not None:
+                self.after_write(new, state.head, "")
         return new, state
 
     def register(
@@ -756,8 +766,16 @@ class Registry:
 
     # -- integrity -------------------------------------------------------------
 
-    def verify(self) -> Report:
-        """Check the hash chain, the ledger against the events, every object, version numbers."""
+    def verify(self, *, against_git: bool = False) -> Report:
+        """Check the hash chain, the ledger against the events, every object, version numbers.
+
+        Unresolved git merge conflicts in the registry are problems too. With
+        ``against_git`` the audit head in the last minireg commit's trailer must
+        be in the events (which catches events cut off the end).
+
+        Raises:
+            NotFound: ``against_git`` and no minireg commit is in the git history.
+        """
         report = Report()
         with self.storage.lock():
             lines = self.storage.read_event_lines()
@@ -780,6 +798,9 @@ class Registry:
                     report.problems.extend(
                         f"{where}: {p}" for p in self.storage.objects.check(digest, is_dir)
                     )
+        from minireg.gitcommit import git_problems
+
+        report.problems.extend(git_problems(self.root, events, against_git=against_git))
         return report
 
     def _check_ledger(self, records: list[VersionRecord], events: list[Event]) -> list[str]:
@@ -808,6 +829,8 @@ class Registry:
             events = self.events()
             state = fold(events, self.config.initial_stage)
             self.storage.write_ledger(state.records(), events)
+            if self.after_write is not None:
+                self.after_write([], state.head, "minireg: rebuild the ledger from the events")
         return len(state.versions)
 
     # -- helpers ---------------------------------------------------------------

@@ -7,14 +7,18 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Optional, ParamSpec, TypeVar
 
 import typer
 
 from minireg.errors import MiniregError, Refused
 from minireg.storage.objects import Progress
+
+if TYPE_CHECKING:
+    from minireg.registry import Registry
 
 RegistryOpt = Annotated[
     Optional[Path],
@@ -27,6 +31,15 @@ RegistryOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON for scripts.")]
+CommitOpt = Annotated[
+    Optional[bool],
+    typer.Option(
+        "--commit/--no-commit",
+        help="Make one git commit of exactly the registry files this command changed "
+        "(default: `commit` in minireg.toml). Refused if other changes are staged; never pushes.",
+        show_default=False,
+    ),
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -145,3 +158,16 @@ def progress_bar(label: str) -> tuple[Progress | None, Callable[[], None]]:
 def short(sha: str, n: int = 12) -> str:
     """A digest or commit shortened for tables."""
     return sha[:n]
+
+
+@contextmanager
+def committing(reg: Registry, commit: bool | None) -> Iterator[None]:
+    """Wrap one write: refuse before writing if git has staged changes, commit after it."""
+    from minireg.gitcommit import committing as git_committing
+
+    with git_committing(reg, commit) as outcome:
+        yield
+    if outcome.sha:
+        err(f"Committed {outcome.sha[:12]}: {outcome.subject}")
+    elif reg.config.commit if commit is None else commit:
+        err("No registry file changed; no commit made.")

@@ -9,8 +9,10 @@ import typer
 
 from minireg.cli import app
 from minireg.cli.common import (
+    CommitOpt,
     JsonOpt,
     RegistryOpt,
+    committing,
     err,
     handle_errors,
     print_json,
@@ -95,6 +97,7 @@ def register(
     ] = None,
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
+    commit: CommitOpt = None,
 ) -> None:
     """Register a new version of MODEL from ARTIFACT and print its version number.
 
@@ -105,23 +108,24 @@ def register(
     tag_values = tags_from(tag or [])
     reg = open_registry(registry)
     update, finish = progress_bar(f"storing {artifact.name}")
-    try:
-        rec = reg.register(
-            model,
-            artifact,
-            metrics=metric_values,
-            params=param_values,
-            tags=tag_values,
-            data=data,
-            training_date=training_date,
-            description=description,
-            requirements=requirements,
-            flavor=flavor,
-            code_dir=code_dir,
-            progress=update,
-        )
-    finally:
-        finish()
+    with committing(reg, commit):
+        try:
+            rec = reg.register(
+                model,
+                artifact,
+                metrics=metric_values,
+                params=param_values,
+                tags=tag_values,
+                data=data,
+                training_date=training_date,
+                description=description,
+                requirements=requirements,
+                flavor=flavor,
+                code_dir=code_dir,
+                progress=update,
+            )
+        finally:
+            finish()
     if json_out:
         print_json(rec.to_dict())
     else:

@@ -7,7 +7,16 @@ from typing import Annotated, Optional
 import typer
 
 from minireg.cli import app
-from minireg.cli.common import JsonOpt, RegistryOpt, err, handle_errors, print_json, print_table
+from minireg.cli.common import (
+    CommitOpt,
+    JsonOpt,
+    RegistryOpt,
+    committing,
+    err,
+    handle_errors,
+    print_json,
+    print_table,
+)
 from minireg.errors import IntegrityError, Refused
 from minireg.inputs import parse_version, split_pair
 from minireg.registry import open_registry
@@ -35,6 +44,7 @@ def _promote(
     ] = False,
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
+    commit: CommitOpt = None,
 ) -> None:
     """Move a version to a stage, if the stage's policies allow it.
 
@@ -44,15 +54,16 @@ def _promote(
     --reason "AUC 0.91 vs 0.88" --archive-existing
     """
     reg = open_registry(registry)
-    result = reg.promote(
-        model,
-        version,
-        to,
-        approver=approver,
-        reason=reason,
-        archive_existing=archive_existing,
-        dry_run=dry_run,
-    )
+    with committing(reg, False if dry_run else commit):
+        result = reg.promote(
+            model,
+            version,
+            to,
+            approver=approver,
+            reason=reason,
+            archive_existing=archive_existing,
+            dry_run=dry_run,
+        )
     if json_out:
         print_json(result.to_dict())
     elif not result.changed:
@@ -104,12 +115,15 @@ def alias_set(
     alias: Annotated[str, typer.Argument(help="Alias name (letters, digits, _ and -).")],
     version: Annotated[str, typer.Argument(help="Version the alias points to.")],
     registry: RegistryOpt = None,
+    commit: CommitOpt = None,
 ) -> None:
     """Point an alias at a version, moving it if another version had it.
 
     Example: minireg alias set churn champion 7
     """
-    change = open_registry(registry).set_alias(model, alias.lstrip("@"), version)
+    reg = open_registry(registry)
+    with committing(reg, commit):
+        change = reg.set_alias(model, alias.lstrip("@"), version)
     err(change.message)
 
 
@@ -119,12 +133,15 @@ def alias_delete(
     model: Annotated[str, typer.Argument(help="Model name.")],
     alias: Annotated[str, typer.Argument(help="Alias name.")],
     registry: RegistryOpt = None,
+    commit: CommitOpt = None,
 ) -> None:
     """Delete an alias.
 
     Example: minireg alias delete churn challenger
     """
-    change = open_registry(registry).delete_alias(model, alias.lstrip("@"))
+    reg = open_registry(registry)
+    with committing(reg, commit):
+        change = reg.delete_alias(model, alias.lstrip("@"))
     err(change.message)
 
 
@@ -135,12 +152,16 @@ def describe(
     version: Annotated[str, typer.Argument(help="Version number.")],
     text: Annotated[str, typer.Argument(help="The description, one line.")],
     registry: RegistryOpt = None,
+    commit: CommitOpt = None,
 ) -> None:
     """Set a version's description.
 
     Example: minireg describe churn 7 "Retrained on March data"
     """
-    err(open_registry(registry).describe(model, version, text).message)
+    reg = open_registry(registry)
+    with committing(reg, commit):
+        change = reg.describe(model, version, text)
+    err(change.message)
 
 
 @app.command()
@@ -150,13 +171,17 @@ def tag(
     version: Annotated[str, typer.Argument(help="Version number.")],
     pair: Annotated[str, typer.Argument(help="key=value to set.")],
     registry: RegistryOpt = None,
+    commit: CommitOpt = None,
 ) -> None:
     """Set a tag on a version.
 
     Example: minireg tag churn 7 team=growth
     """
     key, value = split_pair("tag", pair)
-    err(open_registry(registry).tag(model, version, key, value).message)
+    reg = open_registry(registry)
+    with committing(reg, commit):
+        change = reg.tag(model, version, key, value)
+    err(change.message)
 
 
 @app.command()
@@ -213,14 +238,25 @@ def history(
 
 @app.command()
 @handle_errors
-def verify(registry: RegistryOpt = None, json_out: JsonOpt = False) -> None:
+def verify(
+    registry: RegistryOpt = None,
+    json_out: JsonOpt = False,
+    against_git: Annotated[
+        bool,
+        typer.Option(
+            "--against-git",
+            help="Also check that the audit head in the last minireg commit's trailer is in "
+            "the events (catches events cut off the end).",
+        ),
+    ] = False,
+) -> None:
     """Check the hash chain, the ledger against the events, every object and version numbers.
 
     Exits 0 when everything holds, 6 with every problem listed otherwise.
 
     Example: minireg verify
     """
-    report = open_registry(registry).verify()
+    report = open_registry(registry).verify(against_git=against_git)
     if json_out:
         print_json(
             {
@@ -246,10 +282,12 @@ def verify(registry: RegistryOpt = None, json_out: JsonOpt = False) -> None:
 
 @app.command()
 @handle_errors
-def rebuild(registry: RegistryOpt = None) -> None:
+def rebuild(registry: RegistryOpt = None, commit: CommitOpt = None) -> None:
     """Regenerate the ledger from the events (after a hand edit or a merge).
 
     Example: minireg rebuild
     """
-    count = open_registry(registry).rebuild()
+    reg = open_registry(registry)
+    with committing(reg, commit):
+        count = reg.rebuild()
     err(f"Rebuilt the ledger from the events: {count} versions.")

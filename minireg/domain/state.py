@@ -92,6 +92,9 @@ def apply(state: State, event: Event, where: str = "") -> None:
         return
     if action == "merge":
         return
+    if action == "renumber" and event.data.get("rewritten"):
+        # A merge record: the other branch's events already carry the new number.
+        return
     key = (event.model, event.version or 0)
     rec = state.versions.get(key)
     if action == "alias_delete":
