@@ -145,6 +145,17 @@ def parse_config(raw: dict[str, Any]) -> Config:
     stages_raw = raw.get("stages", {})
     if not isinstance(stages_raw, dict):
         raise InvalidInput("minireg.toml: [stages] must be a table.")
+    # A stage setting in the wrong place would be silently ignored: say where it belongs.
+    stage_keys = ("names", "initial", "archive", "exclusive")
+    misplaced = [key for key in stage_keys if key in raw]
+    if misplaced:
+        raise InvalidInput(f"minireg.toml: {misplaced[0]} belongs under [stages].")
+    unknown_stage_keys = sorted(set(stages_raw) - set(stage_keys))
+    if unknown_stage_keys:
+        raise InvalidInput(
+            f"minireg.toml: [stages] has unknown setting {unknown_stage_keys[0]!r}; "
+            f"the settings are {', '.join(stage_keys)}."
+        )
     stages = _strings(stages_raw.get("names", list(DEFAULT_STAGES)), "stages.names")
     if not stages:
         raise InvalidInput("minireg.toml: stages.names must list at least one stage.")

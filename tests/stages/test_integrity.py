@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import minireg
+from minireg.domain.records import Draft, chain
 from tests.conftest import run_cli, run_proc
 from tests.stages.helpers import add_version, event_lines
 
@@ -178,3 +179,15 @@ def test_tampered_object_is_named(trail: minireg.Registry) -> None:
     code, err = _verify(trail.root)
     assert code == 6
     assert any(line.startswith("  - churn v2:") for line in err)
+
+
+def test_a_repeated_version_number_is_named(trail: minireg.Registry) -> None:
+    """A correctly chained trail can still register version 2 twice (a union merge does)."""
+    events = trail.events()
+    again = Draft("register", "churn", 2, events[1].data)
+    extra = chain([again], head=events[-1], time=events[-1].time, actor="x", tool="minireg")
+    with (trail.root / "events.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(extra[0].to_line() + "\n")
+    code, err = _verify(trail.root)
+    assert code == 6
+    assert err[1:] == ["  - events.jsonl line 8: version 2 of churn is registered twice"]
