@@ -29,7 +29,7 @@ FORMATS = ("csv", "xlsx")
 # OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMERIC_COLUMNS = ("version", "artifact_bytes")
-_FORMAT_LINE = re.compile(r"""^(\s*format\s*=\s*)("[^"\n]*"|'[^'\n]*')""", re.MULTILINE)
+_FORMAT_LINE = re.compile(r"""^([ \t]*format[ \t]*=[ \t]*)("[^"\n]*"|'[^'\n]*')""", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def set_format_line(text: str, fmt: str) -> str:
     Without a top-level ``format`` line one is added before the first table.
     """
     match = _FORMAT_LINE.search(text)
-    first_table = re.search(r"^\s*\[", text, re.MULTILINE)
+    first_table = re.search(r"^[ \t]*\[", text, re.MULTILINE)
     if match is not None and (first_table is None or match.start() < first_table.start()):
         return text[: match.start(2)] + f'"{fmt}"' + text[match.end(2) :]
     line = f'format = "{fmt}"\n'
