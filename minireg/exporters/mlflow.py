@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -37,7 +38,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from minireg.domain.canonical import canonical_json, sha256_hex
 from minireg.domain.names import check_alias
 from minireg.domain.records import Event, VersionRecord
-from minireg.errors import InvalidInput, MiniregError, NotFound, Refused, RemoteError, Unsafe
+from minireg.errors import InvalidInput, NotFound, Refused, RemoteError, Unsafe
 from minireg.inputs import parse_moment
 from minireg.registry import TOOL, Registry
 
@@ -298,10 +299,11 @@ def _wanted_aliases(registry: Registry, records: list[VersionRecord]) -> dict[st
 class _Session:
     """An MlflowClient whose calls are timed, so minireg's own overhead can be measured."""
 
-    def __init__(self, client: MlflowClient) -> None:
-        self.client = client
+    def __init__(self, make: Callable[[], MlflowClient]) -> None:
         self.seconds = 0.0
         self.calls = 0
+        # Building the client opens the store (a new SQLite database is migrated here).
+        self.client = self.call(make)
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         start = time.perf_counter()
@@ -353,8 +355,14 @@ def _session(uri: str) -> Iterator[_Session]:
             warnings.filterwarnings(
                 "ignore", message=r"The ``noload`` loader strategy is deprecated"
             )
+            # mlflow.sklearn.log_model inspects its own predict wrapper's type hints.
+            warnings.filterwarnings(
+                "ignore",
+                category=UserWarning,
+                message=r"(\x1b\[[0-9;]*m)?Any type hint is inferred as AnyType",
+            )
             mlflow.set_tracking_uri(clean)
-            yield _Session(MlflowClient(tracking_uri=clean, registry_uri=clean))
+            yield _Session(lambda: MlflowClient(tracking_uri=clean, registry_uri=clean))
     finally:
         mlflow.set_tracking_uri(saved_uri)
         for key, value in saved_env.items():
@@ -417,6 +425,9 @@ class _Found:
     duplicates: list[int] = field(default_factory=list)
     aliases: dict[str, int] = field(default_factory=dict)
     managed: list[str] = field(default_factory=list)
+    # Filled in while exporting: minireg version -> MLflow version, and the aliases wanted.
+    mapping: dict[int, int | None] = field(default_factory=dict)
+    wanted_aliases: dict[str, int] = field(default_factory=dict)
 
 
 def _search(s: _Session, query: str) -> list[ModelVersion]:
@@ -602,10 +613,10 @@ def _log_version_run(
     estimator, note = _estimator(registry, rec)
     model_id: str | None = None
     if estimator is not None:
-        import mlflow.sklearn
-
+        # Importing MLflow's flavor module is MLflow's cost: time it with the calls.
+        flavor = s.call(importlib.import_module, "mlflow.sklearn")
         info = s.call(
-            mlflow.sklearn.log_model,
+            flavor.log_model,
             estimator,
             name="model",
             run_id=run_id,
@@ -729,6 +740,52 @@ def _experiment_id(s: _Session, name: str) -> str:
     return str(s.call(s.client.create_experiment, name))
 
 
+def _export_model(
+    s: _Session,
+    registry: Registry,
+    name: str,
+    wanted: list[_Wanted],
+    have: _Found,
+    experiment_id: str,
+    dry_run: bool,
+    advance: Callable[[VersionExport], None],
+) -> None:
+    """Export one model's versions in version order, then move its aliases."""
+    aliases = _wanted_aliases(registry, [w.rec for w in wanted])
+    have.wanted_aliases = aliases
+    if not dry_run and not have.exists:
+        s.call(
+            s.client.create_registered_model,
+            name,
+            tags={"minireg.model": name},
+            description=f"Exported from the minireg registry by {TOOL}.",
+        )
+    for want in wanted:
+        rec = want.rec
+        mv = have.versions.get(rec.version)
+        if mv is not None:
+            changes = _changes(want, mv)
+            have.mapping[rec.version] = _version(mv)
+            if changes and not dry_run:
+                _sync_version(s, want, mv)
+            action = "update" if changes else "unchanged"
+            advance(_entry(want, aliases, action, _version(mv), changes))
+        elif dry_run:
+            have.mapping[rec.version] = None
+            advance(_entry(want, aliases, "create", None, ["new"]))
+        else:
+            number, note = _create_version(s, registry, want, experiment_id)
+            have.mapping[rec.version] = number
+            entry = _entry(want, aliases, "create", number, ["new"])
+            if note:
+                entry.note, entry.flavor = note, "artifact"
+            advance(entry)
+    if not dry_run:
+        for number in have.duplicates:
+            s.call(s.client.delete_model_version, name, str(number))
+        _sync_aliases(s, name, aliases, have, have.mapping)
+
+
 # -- the export ------------------------------------------------------------------
 
 
@@ -806,71 +863,43 @@ def export_mlflow(
         result.seconds = time.perf_counter() - started
         return result
 
-    with _session(tracking_uri) as s:
-        remote = _remote_errors()
-        done = 0
-        try:
+    remote = _remote_errors()
+    progress_state = {"done": 0, "writing": False}
+    try:
+        with _session(tracking_uri) as s:
             found = {name: _read_model(s, name) for name in names}
-        except remote as exc:
+            # Refuse before writing anything if MLflow holds another registry's versions.
+            for name in names:
+                for want in wanted[name]:
+                    mv = found[name].versions.get(want.rec.version)
+                    if mv is not None:
+                        _check_identity(want.rec, mv)
+            progress_state["writing"] = not dry_run
+            experiment_id = "" if dry_run else _experiment_id(s, experiment)
+
+            def advance(entry: VersionExport) -> None:
+                result.versions.append(entry)
+                progress_state["done"] += 1
+                if progress is not None:
+                    progress(progress_state["done"], total)
+
+            for name in names:
+                _export_model(
+                    s, registry, name, wanted[name], found[name], experiment_id, dry_run, advance
+                )
+                _note_aliases(result, name, found[name])
+            result.mlflow_seconds = s.seconds
+            result.mlflow_calls = s.calls
+    except remote as exc:
+        if not progress_state["writing"]:
             raise RemoteError(
                 f"MLflow at {shown} is unreachable or failing ({_detail(exc, secrets)}); "
                 "nothing was exported: check the tracking URI and re-run."
             ) from None
-        try:
-            experiment_id = "" if dry_run else _experiment_id(s, experiment)
-            for name in names:
-                records = state.of_model(name)
-                aliases = _wanted_aliases(registry, records)
-                have = found[name]
-                if not dry_run and not have.exists:
-                    s.call(
-                        s.client.create_registered_model,
-                        name,
-                        tags={"minireg.model": name},
-                        description=f"Exported from the minireg registry by {TOOL}.",
-                    )
-                mapping: dict[int, int | None] = {}
-                for want in wanted[name]:
-                    rec = want.rec
-                    mv = have.versions.get(rec.version)
-                    if mv is not None:
-                        _check_identity(rec, mv)
-                        changes = _changes(want, mv)
-                        action = "update" if changes else "unchanged"
-                        mapping[rec.version] = _version(mv)
-                        if changes and not dry_run:
-                            _sync_version(s, want, mv)
-                        entry = _entry(want, aliases, action, _version(mv), changes)
-                    elif dry_run:
-                        mapping[rec.version] = None
-                        entry = _entry(want, aliases, "create", None, ["new"])
-                    else:
-                        number, note = _create_version(s, registry, want, experiment_id)
-                        mapping[rec.version] = number
-                        entry = _entry(want, aliases, "create", number, ["new"])
-                        entry.note = note
-                        if note:
-                            entry.flavor = "artifact"
-                    result.versions.append(entry)
-                    done += 1
-                    if progress is not None:
-                        progress(done, total)
-                to_set, to_delete = _alias_changes(aliases, have, mapping)
-                _note_aliases(result, name, aliases, to_set, to_delete)
-                if not dry_run:
-                    if have.duplicates:
-                        for number in have.duplicates:
-                            s.call(s.client.delete_model_version, name, str(number))
-                    _sync_aliases(s, name, aliases, have, mapping)
-        except remote as exc:
-            raise RemoteError(
-                f"MLflow at {shown} failed after {done} of {total} versions were exported "
-                f"({_detail(exc, secrets)}); re-run the same command to resume."
-            ) from None
-        except MiniregError:
-            raise
-        result.mlflow_seconds = s.seconds
-        result.mlflow_calls = s.calls
+        raise RemoteError(
+            f"MLflow at {shown} failed after {progress_state['done']} of {total} versions were "
+            f"exported ({_detail(exc, secrets)}); re-run the same command to resume."
+        ) from None
     result.seconds = time.perf_counter() - started
     return result
 
@@ -886,14 +915,10 @@ def _entry(
     return entry
 
 
-def _note_aliases(
-    result: ExportResult,
-    model: str,
-    wanted: dict[str, int],
-    to_set: dict[str, int],
-    to_delete: list[str],
-) -> None:
+def _note_aliases(result: ExportResult, model: str, have: _Found) -> None:
     """Record alias moves on the versions they point to (an unchanged version becomes update)."""
+    wanted = have.wanted_aliases
+    to_set, to_delete = _alias_changes(wanted, have, have.mapping)
     by_version = {v.version: v for v in result.versions if v.model == model}
     for alias in sorted(to_set):
         entry = by_version.get(wanted[alias])
