@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 
 import minireg
-from minireg.spreadsheet import convert, set_format_line
+from minireg.spreadsheet import set_format_line
 from minireg.storage.ledger_xlsx import escape_text, read_text, workbook_bytes
 from tests.conftest import run_cli, tree_digest
 from tests.sheet_support import add, at
