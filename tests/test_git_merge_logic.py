@@ -1,0 +1,148 @@
+"""The pure merge of two trails (minireg.merge), without git."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minireg.domain.chain import parse_events
+from minireg.domain.records import Draft, Event, chain
+from minireg.domain.state import State, fold
+from minireg.merge import known_hashes, merge_events
+
+
+def _append(trail: list[Event], draft: Draft, time: str) -> list[Event]:
+    head = trail[-1] if trail else None
+    return [*trail, *chain([draft], head=head, time=time, actor="tester", tool="test")]
+
+
+def _register(model: str, version: int, sha: str, when: str) -> tuple[Draft, str]:
+    data: dict[str, Any] = {
+        "created_at": when,
+        "registered_by": "tester",
+        "artifact": "m.pkl",
+        "artifact_sha256": sha * 64,
+        "flavor": "pickle",
+    }
+    return Draft("register", model, version, data), when
+
+
+def _move(model: str, version: int, src: str, dst: str, when: str) -> tuple[Draft, str]:
+    return Draft("transition", model, version, {"from": src, "to": dst}), when
+
+
+def _alias(model: str, alias: str, version: int, when: str) -> tuple[Draft, str]:
+    return Draft("alias_set", model, version, {"alias": alias, "previous": None}), when
+
+
+def _trail(base: list[Event], *steps: tuple[Draft, str]) -> list[Event]:
+    trail = list(base)
+    for draft, when in steps:
+        trail = _append(trail, draft, when)
+    return trail
+
+
+def _merge(ours: list[Event], theirs: list[Event], **kw: Any) -> Any:
+    return merge_events(
+        ours, theirs, actor="merger", time="2024-01-09T00:00:00.000000Z", tool="t", **kw
+    )
+
+
+def _summary(state: State) -> list[tuple[int, str, str, tuple[str, ...]]]:
+    return [(r.version, r.stage, r.artifact_sha256[:1], r.aliases) for r in state.records()]
+
+
+BASE = _trail([], _register("churn", 1, "0", "2024-01-01T00:00:00.000000Z"))
+
+
+def test_later_registration_is_renumbered_whichever_side_it_is_on() -> None:
+    a = _trail(
+        BASE,
+        _register("churn", 2, "a", "2024-01-02T00:00:00.000000Z"),
+        _move("churn", 2, "None", "Staging", "2024-01-02T01:00:00.000000Z"),
+    )
+    b = _trail(
+        BASE,
+        _register("churn", 2, "b", "2024-01-03T00:00:00.000000Z"),
+        _move("churn", 2, "None", "Production", "2024-01-03T01:00:00.000000Z"),
+        _alias("churn", "champion", 2, "2024-01-03T02:00:00.000000Z"),
+    )
+    results = []
+    for ours, theirs in ((a, b), (b, a)):
+        result = _merge(ours, theirs)
+        assert result.ok, result.problems
+        assert result.renumbered == [("churn", 2, 3)]
+        events, problems = parse_events([e.to_line() for e in result.events])
+        assert problems == []
+        state = fold(events)
+        assert state.anomalies == []
+        # Every event of ours is kept byte for byte.
+        assert result.events[: len(ours)] == ours
+        # Every event of theirs is there, re-chained, and the merge event maps it.
+        merge = result.events[-1]
+        assert merge.action == "merge"
+        assert merge.data["ours"] == ours[-1].hash
+        assert merge.data["theirs"] == theirs[-1].hash
+        assert set(merge.data["rechained"]) == {e.hash for e in theirs[len(BASE) :]}
+        assert known_hashes(result.events) >= {e.hash for e in ours + theirs}
+        results.append(_summary(state))
+    # Same versions, stages and aliases in both directions: a's v2 kept 2 (registered first).
+    assert (
+        results[0]
+        == results[1]
+        == [
+            (1, "None", "0", ()),
+            (2, "Staging", "a", ()),
+            (3, "Production", "b", ("champion",)),
+        ]
+    )
+
+
+def test_one_side_holding_everything_is_kept_as_it_is() -> None:
+    a = _trail(BASE, _register("churn", 2, "a", "2024-01-02T00:00:00.000000Z"))
+    assert _merge(BASE, a).events == a
+    assert _merge(a, BASE).events == a
+    b = _trail(BASE, _register("churn", 2, "b", "2024-01-03T00:00:00.000000Z"))
+    merged = _merge(a, b).events
+    # Merging again, either way, changes nothing: every event is already in.
+    again = _merge(merged, b)
+    assert again.ok and again.events == merged
+    assert _merge(b, merged).events == merged
+
+
+def test_conflicting_changes_are_refused() -> None:
+    a = _trail(
+        BASE,
+        _move("churn", 1, "None", "Production", "2024-01-02T00:00:00.000000Z"),
+        _alias("churn", "champion", 1, "2024-01-02T01:00:00.000000Z"),
+    )
+    b = _trail(
+        BASE,
+        _register("churn", 2, "b", "2024-01-03T00:00:00.000000Z"),
+        _move("churn", 1, "None", "Staging", "2024-01-03T00:00:00.000000Z"),
+        _alias("churn", "champion", 2, "2024-01-03T01:00:00.000000Z"),
+    )
+    result = _merge(a, b)
+    assert not result.ok
+    assert result.events == []
+    text = "\n".join(result.problems)
+    assert "both branches changed the stage of churn v1: 'Production' on this branch" in text
+    assert "both branches changed alias churn@champion: 1 on this branch, 2 on the other" in text
+
+
+def test_exclusive_stage_taken_by_two_versions_is_refused() -> None:
+    a = _trail(
+        BASE,
+        _register("churn", 2, "a", "2024-01-02T00:00:00.000000Z"),
+        _move("churn", 2, "None", "Production", "2024-01-02T01:00:00.000000Z"),
+    )
+    b = _trail(
+        BASE,
+        _register("churn", 2, "b", "2024-01-03T00:00:00.000000Z"),
+        _move("churn", 2, "None", "Production", "2024-01-03T01:00:00.000000Z"),
+    )
+    assert _merge(a, b).ok  # Production is not exclusive by default
+    result = _merge(a, b, exclusive=frozenset({"Production"}))
+    assert result.problems == [
+        "both branches moved churn into Production: v2 on this branch, v3 on the other; "
+        "keep one side and promote again after the merge"
+    ]
