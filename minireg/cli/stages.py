@@ -21,8 +21,6 @@ from minireg.errors import IntegrityError, Refused
 from minireg.inputs import parse_version, split_pair
 from minireg.registry import open_registry
 
-_PROMOTE_HELP = "Move a version to a stage, if the stage's policies allow it."
-
 
 def _promote(
     model: Annotated[str, typer.Argument(help="Model name.")],
@@ -97,7 +95,8 @@ def _promote(
         )
 
 
-promote = app.command("promote", help=_PROMOTE_HELP)(handle_errors(_promote))
+# The docstring is the help, so `minireg promote --help` shows the example too.
+promote = app.command("promote")(handle_errors(_promote))
 transition = app.command("transition", help="Same as promote (MLflow's word).")(
     handle_errors(_promote)
 )
@@ -232,7 +231,7 @@ def history(
             ]
         )
     print_table(
-        ["time", "actor", "action", "model", "version", "change", "approver", "reason"], rows
+        ["time (UTC)", "actor", "action", "model", "version", "change", "approver", "reason"], rows
     )
 
 

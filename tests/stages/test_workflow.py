@@ -117,6 +117,7 @@ def test_seed_workflow_through_the_cli(reg: minireg.Registry, repo: Path) -> Non
     table = _ok(run_proc("history", "churn", *r)).splitlines()
     assert table[0].split() == [
         "time",
+        "(UTC)",
         "actor",
         "action",
         "model",
@@ -246,3 +247,25 @@ def test_tag_and_describe_are_events_shown_by_show(reg: minireg.Registry) -> Non
     assert [e.action for e in reg.history("churn")] == ["register", "tag", "describe"]
     res = run_cli("history", "nosuch", *r)
     assert res.exit_code == 3
+
+
+def test_history_filters_through_the_cli(reg: minireg.Registry) -> None:
+    add_version(reg, 0.8, now=T0)
+    add_version(reg, 0.9, now=T0 + timedelta(days=2))
+    reg.promote("churn", 1, "Staging", actor="ci@corp", now=T0 + timedelta(days=3))
+    r = ["--registry", str(reg.root)]
+
+    def seqs(*args: str) -> list[int]:
+        res = run_cli("history", *args, "--json", *r)
+        assert res.exit_code == 0, res.stderr
+        return [e["seq"] for e in json.loads(res.stdout)]
+
+    assert seqs() == [1, 2, 3]
+    assert seqs("churn", "--since", "2024-03-02") == [2, 3]
+    assert seqs("churn", "--since", "2024-03-03T09:00:00Z") == [2, 3]
+    assert seqs("churn", "--since", "2024-03-03T09:00:01Z") == [3]
+    assert seqs("churn", "--version", "1") == [1, 3]
+    assert seqs("churn", "--version", "1", "--since", "2024-03-02") == [3]
+    res = run_cli("history", "churn", "--since", "yesterday", *r)
+    assert res.exit_code == 2 and "--since date 'yesterday' is not an ISO 8601" in res.stderr
+    assert run_cli("history", "churn", "--version", "zero", *r).exit_code == 2
