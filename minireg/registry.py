@@ -577,10 +577,28 @@ class Registry:
 
         With ``archive_existing`` the versions that held the stage move to the
         archive stage in the same locked operation, each as its own event.
+        Promoting to the stage the version holds already writes nothing
+        (``changed`` is False).
+
+        Args:
+            stage: the target stage, matched case-insensitively.
+            approver, reason: recorded on the event as fields of their own.
+            archive_existing: archive the current holders of ``stage``.
+            dry_run: decide and return every check's verdict, write nothing,
+                raise nothing for failed checks (see ``Promotion.allowed``).
+            actor, now: who and when (default: the configured actor, the clock).
+
+        Returns:
+            A :class:`Promotion`: its checks, the archived versions and the new events.
 
         Raises:
+            InvalidInput: a bad version number, or a newline in approver or reason.
             NotFound: unknown model, version or stage.
             Refused: a check failed (``reasons`` lists each); nothing is written.
+
+        Example:
+            >>> reg.promote("churn", 7, "Production", approver="alice@corp",
+            ...             reason="AUC 0.91 vs 0.88", archive_existing=True)
         """
         number = parse_version(version)
         target = self._stage(stage)
