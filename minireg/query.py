@@ -63,7 +63,7 @@ def typed_frame(
             io.BytesIO(csv), dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8"
         )
     else:
-        frame = pd.DataFrame(rows, columns=cols, dtype=object)
+        frame = pd.DataFrame(rows, columns=cols, dtype=str)
     for col in INT_COLUMNS:
         if col in frame:
             frame[col] = pd.to_numeric(frame[col].replace("", None), errors="coerce").astype(
