@@ -85,6 +85,19 @@ def main() -> None:
         sh("minireg", "alias", "set", "churn_predictor", "champion", "2", cwd=work)
         sh("minireg", "history", "churn_predictor", cwd=work)
         sh("minireg", "verify", cwd=work)
+        sh("minireg", "path", "models:/churn_predictor/Production", cwd=work)
+
+        # Serving code names a stage, never a version; the artifact is checked before it loads.
+        print("\n>>> model = minireg.load_model('models:/churn_predictor/Production')")
+        import minireg
+
+        model = minireg.load_model("models:/churn_predictor/Production", registry=work / "registry")
+        rows = np.array([[0.5, -1.0, 0.2, 0.0, 1.0], [-1.0, 1.0, 0.0, 0.3, -0.5]])
+        proba = model.predict_proba(rows)[:, 1].round(3)
+        print(f">>> model.predict_proba(rows)[:, 1]  ->  {proba}")
+        served = minireg.resolve("models:/churn_predictor/Production", registry=work / "registry")
+        print(f"    served {served.model} version {served.version} ({served.stage}), "
+              f"sha256 {served.sha256[:12]}")  # fmt: skip
         print("\nThe demo ran end to end.")
 
 
