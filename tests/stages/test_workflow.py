@@ -269,3 +269,26 @@ def test_history_filters_through_the_cli(reg: minireg.Registry) -> None:
     res = run_cli("history", "churn", "--since", "yesterday", *r)
     assert res.exit_code == 2 and "--since date 'yesterday' is not an ISO 8601" in res.stderr
     assert run_cli("history", "churn", "--version", "zero", *r).exit_code == 2
+
+
+def test_archive_existing_archives_every_holder_each_as_its_own_event(
+    reg: minireg.Registry,
+) -> None:
+    for auc in (0.8, 0.85, 0.9):
+        add_version(reg, auc)
+    reg.promote("churn", 1, "Staging")
+    reg.promote("churn", 2, "Staging")  # Staging is not exclusive: two holders
+    res = run_cli(
+        "promote", "churn", "3", "--to", "Staging", "--archive-existing", "--json",
+        "--registry", str(reg.root),
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    done = json.loads(res.stdout)
+    assert done["archived"] == [1, 2]
+    assert [(e["version"], e["data"]["from"], e["data"]["to"]) for e in done["events"]] == [
+        (1, "Staging", "Archived"),
+        (2, "Staging", "Archived"),
+        (3, "None", "Staging"),
+    ]
+    assert len({e["time"] for e in done["events"]}) == 1
+    assert [r.stage for r in reg.versions("churn")] == ["Archived", "Archived", "Staging"]
