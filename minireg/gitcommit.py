@@ -168,9 +168,14 @@ def _commit_changes(
     subject: str,
     body: str,
     head: Event | None,
+    objects: set[str] | None = None,
 ) -> CommitOutcome:
     after = _status_paths(repo, root)
     changed = sorted(path for path, stat in after.items() if before.get(path, ()) != stat)
+    if objects is not None:
+        # Objects another writer stored meanwhile (before taking the lock) are its to commit.
+        prefix = _rel(repo, root / "objects") + "/"
+        changed = [p for p in changed if not p.startswith(prefix) or p in objects]
     if not changed:
         return CommitOutcome()
     env = {"GIT_LITERAL_PATHSPECS": "1"}
@@ -196,6 +201,20 @@ def _commit_changes(
         note.unlink(missing_ok=True)
     sha = _run(repo, "rev-parse", "HEAD").strip()
     return CommitOutcome(sha=sha, subject=subject, paths=changed)
+
+
+def _object_paths(repo: Repo, reg: Registry, events: list[Event]) -> set[str]:
+    """The object files the register events among ``events`` stored."""
+    store = reg.storage.objects
+    paths: set[str] = set()
+    for event in events:
+        if event.action != "register":
+            continue
+        digests = [str(event.data.get(k) or "") for k in ("artifact_sha256", "requirements_sha256")]
+        if str(event.data.get("artifact", "")).endswith("/") and store.has(digests[0]):
+            digests += [str(e["sha256"]) for e in store.read_manifest(digests[0])]
+        paths.update(_rel(repo, store.path(d)) for d in digests if d)
+    return paths
 
 
 @contextmanager
@@ -245,8 +264,11 @@ def committing(
 
         def after_write(events: list[Event], head: Event | None, text: str) -> None:
             subject = text or message or event_subject(events)
+            objects = _object_paths(repo, reg, events) if events else None
             try:
-                done = _commit_changes(repo, reg.root, before, subject, _body(events), head)
+                done = _commit_changes(
+                    repo, reg.root, before, subject, _body(events), head, objects
+                )
             except GitError as exc:
                 raise GitError(
                     f"The registry was written but the git commit failed ({exc.message}); "

@@ -179,3 +179,24 @@ def test_pre_commit_hook_running_verify_does_not_deadlock(repo: Path, artifact: 
     assert "The registry was written but the git commit failed" in res.stderr
     assert "Traceback" not in res.stderr
     assert os.environ.get("MINIREG_LOCK_HELD") is None
+
+
+def test_commit_takes_only_the_objects_of_its_own_registration(repo: Path, artifact: Path) -> None:
+    _setup(repo, artifact)
+    reg = minireg.open_registry()
+    # An object another writer stored before taking the lock: not ours to commit.
+    stray = reg.storage.objects.put_bytes(b"stored by a registration still in flight\n")
+    folder = repo / "model_dir"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(b"weights\n")
+    res = run_cli("register", "churn", str(folder), "--requirements", str(artifact), "--commit")
+    assert res.exit_code == 0, res.stderr
+    rec = reg.get("churn", 1)
+    files = _files_in_head(repo)
+    wanted = {rec.artifact_sha256, rec.requirements_sha256}
+    wanted |= {str(e["sha256"]) for e in reg.storage.objects.read_manifest(rec.artifact_sha256)}
+    assert files == {"registry/events.jsonl", "registry/ledger.csv"} | {
+        f"registry/objects/sha256/{d[:2]}/{d[2:]}" for d in wanted
+    }
+    left = git(repo, "status", "--porcelain", "--untracked-files=all", "--", "registry")
+    assert left == f"?? registry/objects/sha256/{stray[:2]}/{stray[2:]}"
