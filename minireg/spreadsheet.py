@@ -109,6 +109,8 @@ def convert(reg: Registry, to: str) -> Conversion:
         if (reg.root / old_name).exists():
             (reg.root / old_name).unlink()
             removed = old_name
+        if reg.after_write is not None:  # --commit: git commits under the same lock
+            reg.after_write([], state.head, f"minireg: convert the ledger to {fmt}")
     return Conversion(old_format, fmt, len(state.versions), removed)
 
 

@@ -200,3 +200,19 @@ def test_commit_takes_only_the_objects_of_its_own_registration(repo: Path, artif
     }
     left = git(repo, "status", "--porcelain", "--untracked-files=all", "--", "registry")
     assert left == f"?? registry/objects/sha256/{stray[:2]}/{stray[2:]}"
+
+
+def test_convert_commit_records_the_format_switch(repo: Path, artifact: Path) -> None:
+    _setup(repo, artifact)
+    assert run_cli("register", "churn", str(artifact), "--commit").exit_code == 0
+    before = _count(repo)
+    res = run_cli("convert", "--to", "xlsx", "--commit")
+    assert res.exit_code == 0, res.stderr
+    assert _count(repo) == before + 1
+    assert git(repo, "log", "-1", "--format=%s") == "minireg: convert the ledger to xlsx"
+    assert _files_in_head(repo) == {
+        "registry/ledger.csv",
+        "registry/ledger.xlsx",
+        "registry/minireg.toml",
+    }
+    assert git(repo, "status", "--porcelain", "--", "registry") == ""

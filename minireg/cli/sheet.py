@@ -9,7 +9,16 @@ from typing import Annotated, Any, Optional
 import typer
 
 from minireg.cli import app
-from minireg.cli.common import JsonOpt, RegistryOpt, err, handle_errors, print_json, print_table
+from minireg.cli.common import (
+    CommitOpt,
+    JsonOpt,
+    RegistryOpt,
+    committing,
+    err,
+    handle_errors,
+    print_json,
+    print_table,
+)
 from minireg.cli.export import export_app
 from minireg.registry import Registry, open_registry
 
@@ -51,6 +60,7 @@ def show_query(
 def convert(
     to: Annotated[str, typer.Option("--to", help="The ledger format to switch to: xlsx or csv.")],
     registry: RegistryOpt = None,
+    commit: CommitOpt = None,
 ) -> None:
     """Switch the registry's ledger between ledger.csv and ledger.xlsx.
 
@@ -61,7 +71,9 @@ def convert(
     """
     from minireg.spreadsheet import convert as convert_format
 
-    done = convert_format(open_registry(registry), to)
+    reg = open_registry(registry)
+    with committing(reg, commit):
+        done = convert_format(reg, to)
     if done.old == done.new and not done.removed:
         err(f"The ledger is already {done.new}; rewrote it ({done.versions} versions).")
     else:
