@@ -94,6 +94,29 @@ def render_csv(records: list[VersionRecord]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
+def _moved(have: list[str], want: list[str]) -> list[str]:
+    """The fewest columns whose moving explains the order ``have`` (those off the LCS)."""
+    lengths = [[0] * (len(want) + 1) for _ in range(len(have) + 1)]
+    for i in range(len(have) - 1, -1, -1):
+        for j in range(len(want) - 1, -1, -1):
+            lengths[i][j] = (
+                lengths[i + 1][j + 1] + 1
+                if have[i] == want[j]
+                else max(lengths[i + 1][j], lengths[i][j + 1])
+            )
+    kept: set[str] = set()
+    i = j = 0
+    while i < len(have) and j < len(want):
+        if have[i] == want[j]:
+            kept.add(have[i])
+            i, j = i + 1, j + 1
+        elif lengths[i + 1][j] >= lengths[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return [col for col in have if col not in kept]
+
+
 def compare(expected: list[VersionRecord], actual: bytes, name: str = "ledger.csv") -> list[str]:
     """List how the ledger bytes ``actual`` differ from the view of ``expected``.
 
@@ -121,7 +144,12 @@ def compare(expected: list[VersionRecord], actual: bytes, name: str = "ledger.cs
     cols, rows = table(expected)
     if header != cols:
         if sorted(header) == sorted(cols):
-            problems.append(f"{name} columns are reordered; expected {', '.join(cols)}")
+            moved = [
+                f"{col} is column {header.index(col) + 1}, not {cols.index(col) + 1}"
+                for col in _moved(header, cols)
+            ]
+            more = f" and {len(moved) - 5} more" if len(moved) > 5 else ""
+            problems.append(f"{name} columns are reordered: {'; '.join(moved[:5])}{more}")
         else:
             missing = [c for c in cols if c not in header]
             extra = [c for c in header if c not in cols]
@@ -131,9 +159,15 @@ def compare(expected: list[VersionRecord], actual: bytes, name: str = "ledger.cs
                 problems.append(f"{name} has unexpected columns: {', '.join(extra)}")
     want_rows = {(r[0], r[1]): dict(zip(cols, r)) for r in rows}
     have_rows: dict[tuple[str, str], dict[str, str]] = {}
+    seen: list[tuple[str, str]] = []
     for number, cells in enumerate(body, start=2):
+        if not any(c.strip() for c in cells):
+            # Spreadsheets often leave rows of empty cells at the end.
+            problems.append(f"{name} row {number} is empty")
+            continue
         got = dict(zip(header, cells))
         key = (got.get("model", ""), got.get("version", ""))
+        seen.append(key)
         if key in have_rows:
             problems.append(f"{name} row {number}: {key[0]} version {key[1]} appears twice")
         have_rows[key] = got
@@ -150,14 +184,9 @@ def compare(expected: list[VersionRecord], actual: bytes, name: str = "ledger.cs
     for key in want_rows:
         if key not in have_rows:
             problems.append(f"{name}: {key[0]} version {key[1]} is missing")
+    order = [(r[0], r[1]) for r in rows]
+    if sorted(seen) == sorted(order) and seen != order:
+        problems.append(f"{name} rows are not sorted by model then version")
     if not problems:
-        order = [(r[0], r[1]) for r in rows]
-        seen = [
-            (dict(zip(header, c)).get("model", ""), dict(zip(header, c)).get("version", ""))
-            for c in body
-        ]
-        if seen != order:
-            problems.append(f"{name} rows are not sorted by model then version")
-        else:
-            problems.append(f"{name} differs from the events in quoting or spacing")
+        problems.append(f"{name} differs from the events in quoting or spacing")
     return problems
