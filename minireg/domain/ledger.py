@@ -61,7 +61,6 @@ def cell(value: object) -> str:
 
 def row(rec: VersionRecord, cols: list[str]) -> list[str]:
     """The cells of ``rec`` under ``cols``."""
-    data = rec.to_dict()
     out: list[str] = []
     for col in cols:
         kind, _, name = col.partition(".")
@@ -74,7 +73,7 @@ def row(rec: VersionRecord, cols: list[str]) -> list[str]:
         elif col == "aliases":
             out.append(";".join(rec.aliases))
         else:
-            out.append(cell(data[col]))
+            out.append(cell(getattr(rec, col)))
     return out
 
 
@@ -85,12 +84,27 @@ def table(records: list[VersionRecord]) -> tuple[list[str], list[list[str]]]:
 
 
 def render_csv(records: list[VersionRecord]) -> bytes:
-    """The exact bytes of ``ledger.csv``: UTF-8, no BOM, LF line ends, minimal quoting."""
+    """The exact bytes of ``ledger.csv``: UTF-8, no BOM, LF line ends, minimal quoting.
+
+    A cell holding a carriage return is quoted like one holding a newline, so
+    that no reader (a spreadsheet, ``csv``, pandas) takes it for the end of a row.
+    """
     cols, rows = table(records)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(cols)
-    writer.writerows(rows)
+    if not any("\r" in value for cells in rows for value in cells):
+        writer.writerows(rows)
+        return buf.getvalue().encode("utf-8")
+    # The csv module quotes only the characters of its line terminator: write
+    # each row with CRLF (so CR and LF are quoted) and end it with LF instead.
+    one = io.StringIO()
+    crlf = csv.writer(one, lineterminator="\r\n")
+    for cells in rows:
+        one.seek(0)
+        one.truncate()
+        crlf.writerow(cells)
+        buf.write(one.getvalue()[:-2] + "\n")
     return buf.getvalue().encode("utf-8")
 
 
