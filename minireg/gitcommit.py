@@ -338,21 +338,43 @@ def _conflict_problems(root: Path, git_dir: Path) -> list[str]:
     repo = open_repo(root)
     with repo:
         out = _run(repo, "-c", "core.quotepath=off", "ls-files", "-u", "-z", "--", _rel(repo, root))
+        head = _run(repo, "rev-parse", "--verify", "-q", "HEAD").strip()
     unmerged = sorted({entry.split("\t", 1)[1] for entry in out.split("\0") if "\t" in entry})
     if not unmerged:
         return []
-    note = git_dir / CONFLICT_NOTE
-    reasons: list[str] = []
-    if note.is_file():
-        reasons = [r for r in note.read_text(encoding="utf-8").splitlines() if r.strip()]
     problems = []
     for path in unmerged:
-        problems.append(
-            f"{path}: unresolved git merge conflict; resolve it (keep one side's events and "
-            "redo the other's changes with minireg), run `minireg rebuild`, then `git add` it"
-        )
-    problems.extend(f"merge: {reason}" for reason in reasons)
+        if path.endswith("/events.jsonl") or path == "events.jsonl":
+            problems.append(
+                f"{path}: unresolved git merge conflict; keep one branch's events (git checkout "
+                f"--ours {path}), redo the other branch's changes with minireg, run "
+                "`minireg rebuild`, then `git add` the registry"
+            )
+        else:
+            problems.append(
+                f"{path}: unresolved git merge conflict; once the events are resolved run "
+                "`minireg rebuild`, then `git add` it"
+            )
+    problems.extend(
+        f"the merge driver stopped: {reason}" for reason in driver_reasons(git_dir, head)
+    )
     return problems
+
+
+def driver_reasons(git_dir: Path, head: str) -> list[str]:
+    """Why the merge driver refused in the merge under way at ``head`` (each reason once)."""
+    note = git_dir / CONFLICT_NOTE
+    if not note.is_file():
+        return []
+    lines = note.read_text(encoding="utf-8").splitlines()
+    if not lines or lines[0] != f"HEAD {head}":
+        return []  # left by an earlier merge
+    reasons: list[str] = []
+    for line in lines[1:]:
+        reason = line.split(": ", 1)[1] if ": " in line else line
+        if reason.strip() and reason not in reasons:
+            reasons.append(reason)
+    return reasons
 
 
 def last_audit_head(root: Path) -> tuple[str, str, str] | None:

@@ -146,24 +146,6 @@ def _note(top: Path, path: str, problems: list[str]) -> None:
     note.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def conflict_reasons(top: Path) -> list[str]:
-    """The reasons the driver gave in the merge under way (empty if none or stale)."""
-    git_dir = git_dir_of(top)
-    note = git_dir / CONFLICT_NOTE if git_dir else None
-    if note is None or not note.is_file():
-        return []
-    lines = note.read_text(encoding="utf-8").splitlines()
-    try:
-        repo = open_repo(top, "")
-        with repo:
-            head = run_git(repo, "rev-parse", "HEAD").strip()
-    except Exception:
-        return []
-    if not lines or lines[0] != f"HEAD {head}":
-        return []
-    return lines[1:]
-
-
 def merge_driver(
     base: Path, ours: Path, theirs: Path, path: str, cwd: Path | None = None
 ) -> list[str]:
