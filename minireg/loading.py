@@ -459,7 +459,7 @@ class ModelHandle:
     ) -> None:
         self.uri = _parse(uri)
         self.registry = _registry(registry)
-        self.error: MiniregError | None = None
+        self.error: Exception | None = None
         self._trusted = tuple(trusted or ())
         self._events = self.registry.storage.events_path
         self._lock = threading.Lock()
@@ -488,7 +488,8 @@ class ModelHandle:
             else:
                 fresh = Loaded(rec, _deserialize(self.registry, rec, self._trusted))
                 self._loads += 1
-        except MiniregError as exc:
+        except Exception as exc:
+            # Serving goes on with the model it has (a torn trail, a bad new artifact).
             self.error = exc
             log.warning(
                 "%s: keeping %s version %d, the reload failed: %s",

@@ -173,6 +173,21 @@ def test_a_failed_reload_keeps_serving_the_current_model(
     assert handle.error is None
 
 
+def test_a_damaged_trail_does_not_stop_serving(
+    serving: tuple[minireg.Registry, LogisticRegression, LogisticRegression],
+) -> None:
+    reg, first, _ = serving
+    handle = minireg.ModelHandle("models:/churn_predictor/Production", reg)
+    events = reg.root / "events.jsonl"
+    good = events.read_bytes()
+    events.write_bytes(good + b"{not json\n")
+    assert np.array_equal(handle.get().predict(ROWS), first.predict(ROWS))
+    assert handle.error is not None
+    events.write_bytes(good)
+    assert handle.version == 1
+    assert handle.error is None
+
+
 def test_a_handle_on_a_missing_stage_fails_at_start(
     serving: tuple[minireg.Registry, LogisticRegression, LogisticRegression],
 ) -> None:
