@@ -201,16 +201,17 @@ def _deserialize(reg: Registry, rec: VersionRecord, trusted: Iterable[str]) -> A
             rec, lambda: onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
         )
     data = _read_checked(reg, rec)
-    if flavor == "joblib":
+    if flavor in PICKLE_FLAVORS:
         try:
             import joblib
         except ImportError as exc:
-            raise _missing("joblib", "'minireg[sklearn]'") from exc
-        return _guarded(rec, lambda: joblib.load(io.BytesIO(data)))
-    if flavor == "pickle":
-        import pickle
+            if flavor == "joblib":
+                raise _missing("joblib", "'minireg[sklearn]'") from exc
+            import pickle
 
-        return _guarded(rec, lambda: pickle.loads(data))
+            return _guarded(rec, lambda: pickle.loads(data))
+        # joblib reads plain pickles too, and a .pkl is often written by joblib.dump.
+        return _guarded(rec, lambda: joblib.load(io.BytesIO(data)))
     try:
         import skops.io
     except ImportError as exc:
@@ -238,7 +239,8 @@ def load_model(
 ) -> Any:
     """Load the model a ``models:/`` URI names, after checking its sha256.
 
-    By recorded flavor: joblib and pickle give the unpickled object (unless
+    By recorded flavor: joblib and pickle give the unpickled object (read by
+    joblib when installed, which reads plain pickles too; refused when
     ``allow_pickle = false``), skops gives the object (types trusted by
     ``skops_trusted`` in minireg.toml or by ``trusted``), onnx gives an
     ``onnxruntime.InferenceSession`` when onnxruntime is installed (else the

@@ -99,6 +99,23 @@ def test_pickle_model_predicts_exactly_as_registered(reg: minireg.Registry, repo
     assert same_predictions(loaded, model)
 
 
+@pytest.mark.parametrize(
+    ("name", "dump"),
+    [
+        ("compressed.joblib", lambda m, p: joblib.dump(m, p, compress=3)),
+        ("by_joblib.pkl", lambda m, p: joblib.dump(m, p)),
+        ("highest.pickle", lambda m, p: p.write_bytes(pickle.dumps(m, pickle.HIGHEST_PROTOCOL))),
+    ],
+)
+def test_other_pickle_spellings_load(
+    reg: minireg.Registry, repo: Path, name: str, dump: Any
+) -> None:
+    model = fitted(0.7)
+    dump(model, repo / name)
+    reg.register("churn", repo / name, requirements=b"", actor="ds")
+    assert same_predictions(minireg.load_model("models:/churn/1", reg), model)
+
+
 def test_skops_model_predicts_exactly_as_registered(reg: minireg.Registry, repo: Path) -> None:
     model = fitted(3.0)
     skops.io.dump(model, repo / "model.skops")
