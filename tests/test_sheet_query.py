@@ -207,3 +207,15 @@ def test_plain_list_does_not_import_pandas(several: minireg.Registry) -> None:
     assert not _loaded_pandas(several.root, "list")
     assert not _loaded_pandas(several.root, "list", "--json")
     assert _loaded_pandas(several.root, "list", "--where", "version > 1")
+
+
+def test_list_where_reads_the_same_rows_with_or_without_the_stamp(
+    several: minireg.Registry,
+) -> None:
+    args = ("--where", WHERE, "--sort", "-metric.auc_roc")
+    fast = _list(several, *args)
+    plain = _list(several, *args, "--columns", "model,version,param.C,tag.team")
+    (several.root / ".cache" / "ledger.stamp").unlink()
+    assert _list(several, *args) == fast
+    assert _list(several, *args, "--columns", "model,version,param.C,tag.team") == plain
+    assert [r["version"] for r in fast] == [1, 2, 2]
