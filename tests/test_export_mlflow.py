@@ -35,7 +35,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> minireg.Registry:
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return empty_database(tmp_path_factory.mktemp("template") / "mlflow.db")
+    return empty_database(tmp_path_factory)
 
 
 def copy_of(reg: minireg.Registry, dest: Path) -> minireg.Registry:

@@ -117,6 +117,8 @@ class ExportResult:
     mlflow_seconds: float = 0.0
     """Time spent inside MLflow calls (the rest is minireg's own work)."""
     mlflow_calls: int = 0
+    mlflow_by_call: dict[str, float] = field(default_factory=dict)
+    """Seconds spent per MLflow function."""
 
     def count(self, action: str) -> int:
         """How many versions got ``action`` (create, update, unchanged)."""
@@ -302,6 +304,7 @@ class _Session:
     def __init__(self, make: Callable[[], MlflowClient]) -> None:
         self.seconds = 0.0
         self.calls = 0
+        self.by_call: dict[str, float] = {}
         # Building the client opens the store (a new SQLite database is migrated here).
         self.client = self.call(make)
 
@@ -310,8 +313,11 @@ class _Session:
         try:
             return fn(*args, **kwargs)
         finally:
-            self.seconds += time.perf_counter() - start
+            spent = time.perf_counter() - start
+            self.seconds += spent
             self.calls += 1
+            name = getattr(fn, "__name__", "call")
+            self.by_call[name] = self.by_call.get(name, 0.0) + spent
 
 
 def _import_mlflow() -> Any:
@@ -645,7 +651,8 @@ def _log_version_run(
     if note:
         done.append(RunTag("minireg.note", _cut(note)))
     s.call(s.client.log_batch, run_id, tags=done)
-    s.call(s.client.set_terminated, run_id, "FINISHED")
+    # update_run, not set_terminated: that one also prints run links on stdout.
+    s.call(s.client.update_run, run_id, "FINISHED")
     return run_id, source, model_id, note
 
 
@@ -890,6 +897,7 @@ def export_mlflow(
                 _note_aliases(result, name, found[name])
             result.mlflow_seconds = s.seconds
             result.mlflow_calls = s.calls
+            result.mlflow_by_call = dict(s.by_call)
     except remote as exc:
         if not progress_state["writing"]:
             raise RemoteError(
