@@ -19,6 +19,13 @@ The merged ``events.jsonl`` is built so that ``minireg verify`` passes on it:
    map from each of their events' original hash to its new one, so an audit can
    follow a commit trailer written on the other branch to the event it became.
 
+A branch that was updated from the other one before (``git merge main`` on a
+feature branch, more than once) is handled: the events it already merged are
+recognised through the earlier merge events' ``rechained`` maps and not merged
+twice, and versions are matched by the original hash of their register event
+(their identity), whatever number the earlier merge gave them. Merging such a
+branch back is then a fast-forward of the trail.
+
 It refuses (and the driver exits non-zero, so git reports a conflict) where the
 result would depend on the merge direction: both branches changed the same field
 of a version, pointed one alias at different versions, or moved different versions
@@ -115,6 +122,43 @@ def _number(numbers: dict[tuple[str, int], int], model: str, version: int | None
     return numbers.get((model, version), version)
 
 
+def _origins(events: list[Event]) -> dict[str, str]:
+    """Re-chained hash -> original hash, from the merge events of a trail."""
+    back: dict[str, str] = {}
+    for event in events:
+        rechained = event.data.get("rechained") if event.action == "merge" else None
+        if isinstance(rechained, dict):
+            back.update({str(new): str(old) for old, new in rechained.items()})
+    return back
+
+
+def _origin(digest: str, back: dict[str, str]) -> str:
+    seen = 0
+    while digest in back and seen < 1000:
+        digest = back[digest]
+        seen += 1
+    return digest
+
+
+def _identities(events: list[Event]) -> dict[tuple[str, int], str]:
+    """Each version of a trail -> the original hash of the event that registered it.
+
+    The same registration carries the same identity on both branches, whatever
+    number an earlier merge gave it.
+    """
+    back = _origins(events)
+    ids: dict[tuple[str, int], str] = {}
+    for event in events:
+        if event.version is None:
+            continue
+        key = (event.model, event.version)
+        if event.action == "register" and key not in ids:
+            ids[key] = _origin(event.hash, back)
+        elif event.action == "renumber" and not event.data.get("rewritten") and key in ids:
+            ids[(event.model, int(event.data["to"]))] = ids.pop(key)
+    return ids
+
+
 def _moves_into(
     tail: list[Event], state: State, numbers: dict[tuple[str, int], int]
 ) -> tuple[dict[tuple[str, str], set[int]], set[tuple[str, str]]]:
@@ -135,16 +179,34 @@ def _moves_into(
     return into, archiving
 
 
+@dataclass
+class _Side:
+    """One branch, seen through identities and its numbers in the merged trail."""
+
+    state: State
+    ids: dict[tuple[str, int], str]
+    numbers: dict[tuple[str, int], int]
+
+    def by_id(self) -> dict[str, Any]:
+        return {self.ids[key]: rec for key, rec in self.state.versions.items() if key in self.ids}
+
+    def alias_ids(self) -> dict[tuple[str, str], str | None]:
+        return {
+            (model, alias): self.ids.get((model, number))
+            for model, table in self.state.aliases.items()
+            for alias, number in table.items()
+        }
+
+
 def _conflicts(
-    base: State,
-    ours: State,
-    theirs: State,
-    ours_tail: list[Event],
-    theirs_tail: list[Event],
-    ours_numbers: dict[tuple[str, int], int],
-    theirs_numbers: dict[tuple[str, int], int],
+    base: _Side,
+    ours: _Side,
+    theirs: _Side,
+    final: dict[str, int],
+    tails: tuple[list[Event], list[Event]],
     exclusive: frozenset[str],
 ) -> list[str]:
+    """Changes both branches made differently since they last agreed (``base``)."""
     problems: list[str] = []
 
     def both(what: str, here: object, there: object) -> None:
@@ -153,11 +215,12 @@ def _conflicts(
             "keep one side and make the other change again after the merge"
         )
 
-    for key, b in sorted(base.versions.items()):
-        a, t = ours.versions.get(key), theirs.versions.get(key)
+    ours_recs, theirs_recs = ours.by_id(), theirs.by_id()
+    for ident, b in sorted(base.by_id().items(), key=lambda item: final.get(item[0], 0)):
+        a, t = ours_recs.get(ident), theirs_recs.get(ident)
         if a is None or t is None:
             continue
-        where = f"{key[0]} v{key[1]}"
+        where = f"{a.model} v{final.get(ident, a.version)}"
         for name in _FIELDS:
             va, vt, vb = getattr(a, name), getattr(t, name), getattr(b, name)
             if va != vb and vt != vb and va != vt:
@@ -166,28 +229,29 @@ def _conflicts(
             va, vt, vb = a.tags.get(tag), t.tags.get(tag), b.tags.get(tag)
             if va != vb and vt != vb and va != vt:
                 both(f"tag {tag} of {where}", va, vt)
-    models = sorted({*base.aliases, *ours.aliases, *theirs.aliases})
-    for model in models:
-        names = {*base.aliases.get(model, {}), *ours.aliases.get(model, {})}
-        names |= set(theirs.aliases.get(model, {}))
-        for alias in sorted(names):
-            vb = base.aliases.get(model, {}).get(alias)
-            va = _number(ours_numbers, model, ours.aliases.get(model, {}).get(alias))
-            vt = _number(theirs_numbers, model, theirs.aliases.get(model, {}).get(alias))
-            if va != vb and vt != vb and va != vt:
-                both(f"alias {model}@{alias}", va, vt)
-    into_a, archiving_a = _moves_into(ours_tail, ours, ours_numbers)
-    into_t, archiving_t = _moves_into(theirs_tail, theirs, theirs_numbers)
+    aliases_b, aliases_a, aliases_t = base.alias_ids(), ours.alias_ids(), theirs.alias_ids()
+    for model, alias in sorted({*aliases_b, *aliases_a, *aliases_t}):
+        vb = aliases_b.get((model, alias))
+        va, vt = aliases_a.get((model, alias)), aliases_t.get((model, alias))
+        if va != vb and vt != vb and va != vt:
+            both(
+                f"alias {model}@{alias}",
+                final.get(va) if va else None,
+                final.get(vt) if vt else None,
+            )
+    ours_tail, theirs_tail = tails
+    into_a, archiving_a = _moves_into(ours_tail, ours.state, ours.numbers)
+    into_t, archiving_t = _moves_into(theirs_tail, theirs.state, theirs.numbers)
     for pair in sorted(set(into_a) & set(into_t)):
         model, stage = pair
         if into_a[pair] == into_t[pair]:
             continue
         if stage in exclusive or pair in archiving_a or pair in archiving_t:
-            here = ", ".join(f"v{n}" for n in sorted(into_a[pair]))
-            there = ", ".join(f"v{n}" for n in sorted(into_t[pair]))
+            mine = ", ".join(f"v{n}" for n in sorted(into_a[pair]))
+            other = ", ".join(f"v{n}" for n in sorted(into_t[pair]))
             problems.append(
-                f"both branches moved {model} into {stage}: {here} on this branch, {there} on "
-                f"the other; keep one side and promote again after the merge"
+                f"both branches moved {model} into {stage}: {mine} on this branch, {other} on "
+                "the other; keep one side and promote again after the merge"
             )
     return problems
 
@@ -217,16 +281,20 @@ def merge_events(
         return MergeResult(list(ours), kept="ours")
     if all(e.hash in theirs_known for e in ours_tail):
         return MergeResult(list(theirs), kept="theirs")
-    if any(e.hash in ours_known for e in theirs_tail) or any(
-        e.hash in theirs_known for e in ours_tail
-    ):
+    # Their events this branch already merged (when it was updated from theirs before).
+    seen = 0
+    while seen < len(theirs_tail) and theirs_tail[seen].hash in ours_known:
+        seen += 1
+    new = theirs_tail[seen:]
+    if any(e.hash in ours_known for e in new) or any(e.hash in theirs_known for e in ours_tail):
         return MergeResult(
             problems=[
-                "both branches have new events since one was merged into the other; merge the "
-                "branches one way and redo the other branch's new changes with minireg"
+                "the other branch already merged part of this branch; merge the other way round "
+                "(update the other branch from this one first), then merge again"
             ]
         )
-    base_state = fold(ours[:k], initial_stage)
+    agreed = theirs[: k + seen]
+    base_state = fold(agreed, initial_stage)
     ours_state = fold(ours, initial_stage)
     theirs_state = fold(theirs, initial_stage)
     problems = [f"this branch: {p}" for p in ours_state.anomalies]
@@ -234,26 +302,39 @@ def merge_events(
     if problems:
         return MergeResult(problems=problems)
 
-    # Both registered the same number: the later registration takes the next free number.
-    ours_new = set(ours_state.versions) - set(base_state.versions)
-    theirs_new = set(theirs_state.versions) - set(base_state.versions)
+    ours_ids, theirs_ids = _identities(ours), _identities(theirs)
+    ours_where = {ident: key for key, ident in ours_ids.items()}
+    theirs_idents = set(theirs_ids.values())
     ours_numbers: dict[tuple[str, int], int] = {}
     theirs_numbers: dict[tuple[str, int], int] = {}
+    theirs_new: list[tuple[str, int]] = []
+    for key in sorted(theirs_state.versions):
+        ident = theirs_ids.get(key)
+        if ident is not None and ident in ours_where:
+            if ours_where[ident] != key:  # numbered differently by an earlier merge
+                theirs_numbers[key] = ours_where[ident][1]
+        else:
+            theirs_new.append(key)
+    # Both registered the same number: the later registration takes the next free number.
     renumbered: list[tuple[str, int, int]] = []
     free: dict[str, int] = {}
-    for model, version in sorted(ours_new & theirs_new):
+    for key in theirs_new:
+        model, version = key
+        if key not in ours_state.versions:
+            continue
         if model not in free:
-            taken = [n for m, n in (*ours_state.versions, *theirs_state.versions) if m == model]
+            taken = [n for m, n in ours_state.versions if m == model]
+            taken += [n for m, n in theirs_new if m == model]
             free[model] = max(taken) + 1
         number = free[model]
         free[model] += 1
-        key = (model, version)
-        if _sort_key(ours_state, key) > _sort_key(theirs_state, key):
+        ours_new = ours_ids.get(key) not in theirs_idents
+        if ours_new and _sort_key(ours_state, key) > _sort_key(theirs_state, key):
             ours_numbers[key] = number
         else:
             theirs_numbers[key] = number
         renumbered.append((model, version, number))
-    if theirs_numbers and any(e.action == "renumber" for e in theirs_tail):
+    if theirs_numbers and any(e.action == "renumber" for e in new):
         return MergeResult(
             problems=[
                 "the other branch renumbered versions in an earlier merge and must be renumbered "
@@ -274,18 +355,19 @@ def merge_events(
     drafts += [
         Draft(
             "renumber",
-            model,
-            number,
-            {"from": version, "to": number, "rewritten": True},
-            reason=f"merge: {model} version {version} of the other branch, registered later, "
-            f"is version {number}",
+            key[0],
+            theirs_numbers[key],
+            {"from": key[1], "to": theirs_numbers[key], "rewritten": True},
+            reason=f"merge: {key[0]} version {key[1]} of the other branch, registered later, "
+            f"is version {theirs_numbers[key]}",
         )
-        for (model, version), number in sorted(theirs_numbers.items())
+        for key in theirs_new
+        if key in theirs_numbers
     ]
     merged = list(ours)
     merged += chain(drafts, head=merged[-1], time=time, actor=actor, tool=tool)
     rechained: dict[str, str] = {}
-    for event in theirs_tail:
+    for event in new:
         head = merged[-1]
         moved = replace(_rewrite(event, theirs_numbers), seq=head.seq + 1, prev=head.hash, hash="")
         moved = replace(moved, hash=moved.compute_hash())
@@ -301,36 +383,37 @@ def merge_events(
             "theirs": theirs[-1].hash,
             "rechained": rechained,
             "renumbered": [
-                {"model": m, "from": old, "to": new} for m, old, new in sorted(renumbered)
+                {"model": m, "from": old, "to": new_number}
+                for m, old, new_number in sorted(renumbered)
             ],
         },
-        reason=f"merged {len(theirs_tail)} events of the other branch after "
-        f"{len(ours_tail)} of this one",
+        reason=f"merged {len(new)} events of the other branch after {len(ours_tail)} of this one",
     )
     merged += chain([closing], head=merged[-1], time=time, actor=actor, tool=tool)
 
+    final: dict[str, int] = {}
+    for key, ident in ours_ids.items():
+        final[ident] = ours_numbers.get(key, key[1])
+    for key, ident in theirs_ids.items():
+        final.setdefault(ident, theirs_numbers.get(key, key[1]))
     problems = _conflicts(
-        base_state,
-        ours_state,
-        theirs_state,
-        ours_tail,
-        theirs_tail,
-        ours_numbers,
-        theirs_numbers,
+        _Side(base_state, _identities(agreed), {}),
+        _Side(ours_state, ours_ids, ours_numbers),
+        _Side(theirs_state, theirs_ids, theirs_numbers),
+        final,
+        (ours_tail, new),
         exclusive,
     )
-    final = fold(merged, initial_stage)
-    problems += [f"merged trail: {p}" for p in final.anomalies]
-    for model in final.models():
+    result = fold(merged, initial_stage)
+    problems += [f"merged trail: {p}" for p in result.anomalies]
+    for model in result.models():
         for stage in sorted(exclusive):
-            holders = final.holders(model, stage)
-            if len(holders) > 1:
-                text = (
+            holders = result.holders(model, stage)
+            if len(holders) > 1 and not any(f"moved {model} into {stage}" in p for p in problems):
+                problems.append(
                     f"{model} would have {len(holders)} versions in exclusive stage {stage} "
                     f"({', '.join(f'v{h.version}' for h in holders)})"
                 )
-                if not any(f"moved {model} into {stage}" in p for p in problems):
-                    problems.append(text)
     if problems:
         return MergeResult(problems=problems)
     return MergeResult(merged, renumbered=renumbered)

@@ -146,3 +146,59 @@ def test_exclusive_stage_taken_by_two_versions_is_refused() -> None:
         "both branches moved churn into Production: v2 on this branch, v3 on the other; "
         "keep one side and promote again after the merge"
     ]
+
+
+def _tag(model: str, version: int, key: str, value: str, when: str) -> tuple[Draft, str]:
+    return Draft("tag", model, version, {"key": key, "value": value, "previous": None}), when
+
+
+def test_updating_a_branch_twice_then_merging_it_back() -> None:
+    """The everyday flow: merge main into a feature branch (twice), then the branch into main."""
+    feature = _trail(
+        BASE,
+        _register("churn", 2, "f", "2024-01-02T00:00:00.000000Z"),
+        _move("churn", 2, "None", "Staging", "2024-01-02T01:00:00.000000Z"),
+    )
+    main = _trail(BASE, _register("churn", 2, "m", "2024-01-03T00:00:00.000000Z"))
+    first = _merge(feature, main)
+    assert first.ok and first.renumbered == [("churn", 2, 3)]  # main's, registered later
+    # Both go on: main registers again; the feature tags main's model (its v3) and registers.
+    main = _trail(main, _register("churn", 3, "n", "2024-01-04T00:00:00.000000Z"))
+    feature = _trail(
+        first.events,
+        _tag("churn", 3, "checked", "yes", "2024-01-04T01:00:00.000000Z"),
+        _register("churn", 4, "g", "2024-01-05T00:00:00.000000Z"),
+    )
+    second = _merge(feature, main)
+    assert second.ok, second.problems
+    # main's first model is not merged twice; its second takes the next free number.
+    state = fold(second.events)
+    assert state.anomalies == []
+    assert parse_events([e.to_line() for e in second.events])[1] == []
+    assert _summary(state) == [
+        (1, "None", "0", ()),
+        (2, "Staging", "f", ()),
+        (3, "None", "m", ()),
+        (4, "None", "g", ()),
+        (5, "None", "n", ()),
+    ]
+    assert state.versions[("churn", 3)].tags == {"checked": "yes"}
+    # Merging the updated branch into main takes the branch as it is (a fast-forward).
+    back = _merge(main, second.events)
+    assert back.ok and back.kept == "theirs" and back.events == second.events
+
+
+def test_conflicts_are_found_across_an_earlier_merge() -> None:
+    feature = _trail(BASE, _register("churn", 2, "f", "2024-01-02T00:00:00.000000Z"))
+    main = _trail(BASE, _register("churn", 2, "m", "2024-01-03T00:00:00.000000Z"))
+    first = _merge(feature, main)
+    # Each side now moves main's model (v2 on main, v3 on the feature) somewhere else.
+    main = _trail(main, _move("churn", 2, "None", "Production", "2024-01-04T00:00:00.000000Z"))
+    feature = _trail(
+        first.events, _move("churn", 3, "None", "Staging", "2024-01-04T01:00:00.000000Z")
+    )
+    result = _merge(feature, main)
+    assert result.problems == [
+        "both branches changed the stage of churn v3: 'Staging' on this branch, 'Production' "
+        "on the other; keep one side and make the other change again after the merge"
+    ]
