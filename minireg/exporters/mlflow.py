@@ -368,7 +368,15 @@ def _session(uri: str) -> Iterator[_Session]:
                 message=r"(\x1b\[[0-9;]*m)?Any type hint is inferred as AnyType",
             )
             mlflow.set_tracking_uri(clean)
-            yield _Session(lambda: MlflowClient(tracking_uri=clean, registry_uri=clean))
+
+            def open_store() -> MlflowClient:
+                client = MlflowClient(tracking_uri=clean, registry_uri=clean)
+                # Stores open lazily: open it here (a new database is migrated now),
+                # so an unreachable MLflow shows before anything is planned.
+                client.search_experiments(max_results=1)
+                return client
+
+            yield _Session(open_store)
     finally:
         mlflow.set_tracking_uri(saved_uri)
         for key, value in saved_env.items():
