@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -82,13 +83,28 @@ def build_registry(root: Path, size: int) -> Path:
     return reg.root
 
 
+CPU: list[float] = []
+"""CPU time (user + sys, ms) of each process :func:`timed` ran, in order."""
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
 def timed(cmd: list[str], cwd: Path, runs: int, env: dict[str, str]) -> list[float]:
-    """Wall times in ms of ``runs`` fresh processes of ``cmd``; any failure stops the bench."""
+    """Wall times in ms of ``runs`` fresh processes of ``cmd``; any failure stops the bench.
+
+    The CPU time of each process goes to :data:`CPU`: on a busy machine it is
+    closer than the wall time to what an idle one would show.
+    """
     times = []
     for _ in range(runs):
+        cpu = _children_cpu()
         start = time.perf_counter()
         out = subprocess.run(cmd, cwd=cwd, capture_output=True, env=env, check=False)
         times.append((time.perf_counter() - start) * 1000)
+        CPU.append(_children_cpu() - cpu)
         if out.returncode != 0:
             raise SystemExit(
                 f"{' '.join(cmd)} failed ({out.returncode}): {out.stderr.decode(errors='replace')}"
@@ -124,13 +140,17 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MINIREG_")}
     tmp = Path(tempfile.mkdtemp(prefix="minireg-bench-"))
     results: dict[tuple[str, int], float] = {}
+    cpu: dict[tuple[str, int], float] = {}
     try:
         work = tmp / "code"
         git_repo(work)
         small = work / "model.bin"
-        print(f"minireg command: {' '.join(cmd)}; {runs} cold runs per figure (median, ms)")
+        print(f"minireg command: {' '.join(cmd)}; {runs} cold runs per figure")
+        print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+        print(f"{'median ms':<22} {'versions':>8} {'wall':>8} {'cpu':>8}")
         base = statistics.median(timed([sys.executable, "-c", "pass"], work, runs, env))
-        print(f"{'python -c pass':<22} {'':>8} {base:8.1f}")
+        base_cpu = statistics.median(CPU[-runs:])
+        print(f"{'python -c pass':<22} {'':>8} {base:8.1f} {base_cpu:8.1f}")
         for size in sizes:
             t0 = time.perf_counter()
             root = build_registry(tmp / f"registry-{size}", size)
@@ -143,19 +163,22 @@ def main() -> None:
             }
             for name, argv in cases.items():
                 results[(name, size)] = statistics.median(timed(argv, work, runs, env))
+                cpu[(name, size)] = statistics.median(CPU[-runs:])
             register_times = []
             for i in range(runs):
                 small.write_bytes(f"small model {size} {i}\n".encode())
                 argv = [*cmd, "register", MODEL, str(small), "--metric", "auc_roc=0.9", *reg]
                 register_times.extend(timed(argv, work, 1, env))
             results[("register", size)] = statistics.median(register_times)
+            cpu[("register", size)] = statistics.median(CPU[-runs:])
             for name in (*cases, "register"):
                 figure = results[(name, size)]
                 target = TARGETS.get((name, size))
                 verdict = ""
                 if target is not None:
                     verdict = f"target <= {target:.0f}: {'met' if figure <= target else 'MISSED'}"
-                print(f"{name:<22} {size:>8,} {figure:8.1f}   {verdict}")
+                used = cpu[(name, size)]
+                print(f"{name:<22} {size:>8,} {figure:8.1f} {used:8.1f}   {verdict}")
     finally:
         if args.keep:
             print(f"registries kept in {tmp}")

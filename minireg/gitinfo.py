@@ -1,4 +1,4 @@
-"""The only module that imports GitPython: commit, branch and dirty state of the code."""
+"""Git facts about the code: commit, branch, dirty state, actor (git CLI; no GitPython here)."""
 
 from __future__ import annotations
 
@@ -36,44 +36,47 @@ def describe(code_dir: Path, exclude: Path | None = None) -> GitInfo:
     ``exclude`` (the registry folder) does not count toward dirtiness: registering
     changes the registry itself, which would otherwise make every next version dirty.
     Outside a repository the fields stay empty and ``note`` says why.
+
+    One ``git status --porcelain=v2 --branch`` answers all three. It runs git
+    directly rather than through GitPython: importing ``git`` starts a
+    ``git version`` process and cost a ``register`` more than the status itself.
     """
-    if find_git_root(code_dir) is None:
+    root = find_git_root(code_dir)
+    if root is None:
         return GitInfo(note=f"{code_dir} is not inside a git repository; git fields are empty.")
-    try:
-        import git
-    except ImportError as exc:
-        return GitInfo(note=f"git is not usable here ({exc}); git fields are empty.")
-    try:
-        repo = git.Repo(code_dir, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return GitInfo(note=f"{code_dir} is not inside a git repository; git fields are empty.")
-    with repo:
+    args = ["git", "-C", str(root), "status", "--porcelain=v2", "--branch"]
+    args += ["--untracked-files=no", "--", "."]
+    if exclude is not None:
         try:
-            commit = repo.head.commit.hexsha
-        except ValueError:
-            return GitInfo(
-                note=f"the git repository at {repo.working_dir} has no commits yet; "
-                "git fields are empty."
-            )
-        try:
-            branch = repo.active_branch.name
-        except TypeError:
-            branch = ""  # detached HEAD, as in most CI checkouts
-        args = ["--porcelain", "--untracked-files=no", "--", "."]
-        if exclude is not None and repo.working_dir:
-            try:
-                rel = exclude.resolve().relative_to(Path(repo.working_dir).resolve())
+            rel = exclude.resolve().relative_to(root.resolve())
+            if rel.parts:
                 args.append(f":(exclude){rel.as_posix()}")
-            except ValueError:
-                pass
-        try:
-            status = repo.git.execute(["git", "-C", str(repo.working_dir), "status", *args])
-        except git.GitCommandError as exc:
-            raise InvalidInput(
-                f"git status failed in {repo.working_dir}: {exc.stderr.strip()}"
-            ) from exc
-        dirty = bool(str(status).strip())
-        return GitInfo(commit=commit, branch=branch, dirty=dirty)
+        except ValueError:
+            pass
+    try:
+        out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return GitInfo(note=f"git is not usable here ({exc}); git fields are empty.")
+    if out.returncode != 0:
+        if "not a git repository" in out.stderr:
+            return GitInfo(note=f"{code_dir} is not inside a git repository; git fields are empty.")
+        raise InvalidInput(f"git status failed in {root}: {out.stderr.strip()}")
+    commit = branch = ""
+    dirty = False
+    for line in out.stdout.splitlines():
+        if line.startswith("# branch.oid "):
+            commit = line[len("# branch.oid ") :]
+        elif line.startswith("# branch.head "):
+            branch = line[len("# branch.head ") :]
+        elif line and not line.startswith("#"):
+            dirty = True
+    if commit in ("", "(initial)"):
+        return GitInfo(
+            note=f"the git repository at {root} has no commits yet; git fields are empty."
+        )
+    if branch == "(detached)":
+        branch = ""  # detached HEAD, as in most CI checkouts
+    return GitInfo(commit=commit, branch=branch, dirty=dirty)
 
 
 def current_actor(cwd: Path | None = None) -> str:

@@ -49,4 +49,11 @@ _COMMAND_MODULES = (core, stages, loading, export, export_mlflow, sheet, gitflow
 
 def main() -> None:
     """Entry point of the ``minireg`` script and ``python -m minireg``."""
+    import sys
+
+    from minireg.cli import fast
+
+    # Plain `path` and `list` skip Typer's parser, which imports pydantic (see fast.py).
+    if fast.run(sys.argv[1:]):
+        return
     app()

@@ -144,3 +144,33 @@ def test_api_register_records_git_of_the_current_folder(
     rec = reg.register("churn", artifact, requirements=b"x==1\n", actor="me")
     assert rec.git_commit == git(repo, "rev-parse", "HEAD")
     assert (rec.git_branch, rec.git_dirty, rec.registered_by) == ("main", False, "me")
+
+
+def test_dirty_anywhere_in_the_repo_counts_from_a_subfolder(repo: Path) -> None:
+    from minireg.gitinfo import describe
+
+    (repo / "src").mkdir()
+    (repo / "docs").mkdir()
+    (repo / "src" / "a.py").write_text("a\n")
+    (repo / "docs" / "b.md").write_text("b\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "more")
+    clean = describe(repo / "src", exclude=repo / "registry")
+    assert (clean.commit, clean.branch, clean.dirty) == (
+        git(repo, "rev-parse", "HEAD"),
+        "main",
+        False,
+    )
+    (repo / "docs" / "b.md").write_text("changed\n")
+    assert describe(repo / "src", exclude=repo / "registry").dirty is True
+    # The excluded folder (the registry) never counts.
+    assert describe(repo / "src", exclude=repo / "docs").dirty is False
+
+
+def test_a_bogus_git_folder_is_a_note_not_an_error(tmp_path: Path) -> None:
+    from minireg.gitinfo import describe
+
+    (tmp_path / "odd" / ".git").mkdir(parents=True)
+    info = describe(tmp_path / "odd")
+    assert (info.commit, info.branch, info.dirty) == ("", "", None)
+    assert info.note == f"{tmp_path / 'odd'} is not inside a git repository; git fields are empty."
