@@ -10,6 +10,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minireg
 from minireg.spreadsheet import set_format_line
@@ -153,12 +155,18 @@ def test_verify_names_an_edited_workbook_cell_and_rebuild_fixes_it(
     wb = openpyxl.load_workbook(path)
     header = [c.value for c in wb["ledger"][1]]
     wb["ledger"].cell(row=3, column=header.index("metric.auc_roc") + 1, value=0.99)
+    assert header[-1] == "tag.team"
+    wb["ledger"].cell(row=4, column=len(header)).value = None  # the row's last cell emptied
     wb.save(path)
     res = run_cli("verify", "--registry", str(sheet.root))
     assert res.exit_code == 6
     assert (
         "ledger.xlsx sheet ledger row 3 (churn 2), column metric.auc_roc: 0.99 but the events "
         "say 0.91" in res.stderr
+    )
+    assert (
+        "ledger.xlsx sheet ledger row 4 (other 1), column tag.team: (empty) but the events "
+        "say 'b'" in res.stderr
     )
     assert "run `minireg rebuild` to regenerate ledger.xlsx" in res.stderr
     assert run_cli("rebuild", "--registry", str(sheet.root)).exit_code == 0
@@ -228,3 +236,34 @@ def test_escape_text_round_trips(text: str) -> None:
     escaped = escape_text(text)
     assert read_text(escaped) == text
     assert not any(ch < " " and ch not in "\t\n" for ch in escaped)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\x00"),
+        max_size=40,
+    )
+)
+def test_any_one_line_text_reads_back_exactly_from_the_workbook(text: str) -> None:
+    from minireg.domain.records import VersionRecord
+    from minireg.storage.ledger_xlsx import read_sheet
+
+    rec = VersionRecord("m", 1, description=text, tags={"note": text}, params={"p": text})
+    data = workbook_bytes([rec], [])
+    header, rows = read_sheet(data, "ledger")
+    for col in ("description", "tag.note", "param.p"):
+        assert rows[0][header.index(col)] == (text or None)
+    for xml in _sheet_xml_of(data).values():
+        assert "<f>" not in xml and "<f " not in xml
+
+
+def _sheet_xml_of(data: bytes) -> dict[str, str]:
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return {
+            n: archive.read(n).decode("utf-8")
+            for n in archive.namelist()
+            if n.startswith("xl/worksheets/")
+        }

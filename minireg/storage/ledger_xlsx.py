@@ -59,9 +59,9 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _FIXED_CREATED = datetime(2000, 1, 1)
 _WIDTH_MIN, _WIDTH_MAX = 8, 60
 # Characters XML 1.0 cannot hold (and CR, which XML readers turn into LF).
-_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x0d\x0e-\x1f]|_x[0-9A-Fa-f]{4}_")
+_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x0d\x0e-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
 # Text that cannot go into <t> as it is: XML specials, escapes, edge whitespace.
-_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_|^\s|\s$")
+_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_|^\s|\s$")
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
@@ -335,6 +335,9 @@ def _read_sheets(data: bytes, name: str) -> dict[str, tuple[list[str], list[list
             rows = [list(r) for r in ws.iter_rows(values_only=True)]
             head = ["" if v is None else read_text(str(v)) for v in (rows[0] if rows else [])]
             body = [[read_text(v) if isinstance(v, str) else v for v in r] for r in rows[1:]]
+            # A row can end early when its last cells are empty: pad it so they compare.
+            for cells in body:
+                cells.extend([None] * (len(head) - len(cells)))
             out[ws.title] = (head, body)
         return out
     finally:
