@@ -563,6 +563,7 @@ class Registry:
         req_sha = self.storage.put_object(req_bytes)
         when = self._now(now)
         body = {
+            "stage": self.config.initial_stage,
             "created_at": when,
             "registered_by": who,
             "git_commit": git.commit,
@@ -581,6 +582,10 @@ class Registry:
             "tags": tag_values,
         }
 
+        appended = self._register_appending(model, body, who, now)
+        if appended is not None:
+            return appended
+
         def drafts(state: State) -> list[Draft]:
             return [Draft("register", model, state.next_version(model), body)]
 
@@ -588,6 +593,44 @@ class Registry:
         version = new[0].version
         assert version is not None
         return state.versions[(model, version)]
+
+    def _register_appending(
+        self, model: str, body: dict[str, Any], who: str, now: datetime | None
+    ) -> VersionRecord | None:
+        """Register by inserting one ledger row, without folding every event; None if unsure.
+
+        Only when the ledger stamp vouches that ``ledger.csv`` is exactly the
+        view of the current events: the new version's number then comes from
+        the model's last row, and the chain's head from the last event line.
+        The result is byte for byte what :meth:`_commit` would write; it keeps
+        a register O(size of the files) instead of O(parsing every event).
+        """
+        if self.config.format != "csv":
+            return None
+        from minireg.domain import ledger_append
+        from minireg.storage.stamp import trusted_ledger
+
+        storage = self.storage
+        with storage.lock():
+            data = trusted_ledger(storage.cache, storage.events_path, storage.ledger_path)
+            plan = ledger_append.plan(data, model) if data is not None else None
+            if plan is None:
+                return None
+            line = storage.last_event_line()
+            head = Event.from_line(line) if line is not None else None
+            draft = Draft("register", model, plan.next_version, body)
+            new = chain([draft], head=head, time=self._now(now), actor=who, tool=TOOL)
+            state = State(initial_stage=self.config.initial_stage)
+            apply(state, new[0])
+            rec = state.versions[(model, plan.next_version)]
+            ledger = plan.insert(rec)
+            if ledger is None:
+                return None
+            storage.append_events(new)
+            storage.write_ledger_bytes(ledger)
+            if self.after_write is not None:
+                self.after_write(new, new[0], "")
+        return rec
 
     def promote(
         self,

@@ -109,6 +109,38 @@ class FileStorage:
         # Lets `list --where` read the ledger instead of folding every event.
         write_stamp(self.cache, self.events_path, self.ledger_path.name, data)
 
+    def write_ledger_bytes(self, data: bytes) -> None:
+        """Replace the ledger with ``data``, already rendered from the events (and stamp it)."""
+        assert self._locked, "write_ledger_bytes needs the registry lock"
+        atomic_write(self.ledger_path, data)
+        write_stamp(self.cache, self.events_path, self.ledger_path.name, data)
+
+    def last_event_line(self) -> str | None:
+        """The last complete line of ``events.jsonl`` (None for an empty trail).
+
+        Reads only the end of the file when the line fits there.
+        """
+        try:
+            with open(self.events_path, "rb") as fh:
+                size = fh.seek(0, os.SEEK_END)
+                start = max(0, size - (1 << 16))
+                fh.seek(start)
+                tail = fh.read()
+        except FileNotFoundError:
+            return None
+        end = tail.rfind(b"\n")
+        if end < 0:
+            return None if start == 0 else self._last_line_slow()
+        begin = tail.rfind(b"\n", 0, end) + 1
+        if begin == 0 and start > 0:
+            return self._last_line_slow()
+        line = tail[begin:end].decode("utf-8", errors="replace")
+        return line or self._last_line_slow()
+
+    def _last_line_slow(self) -> str | None:
+        lines = self.read_event_lines()
+        return lines[-1] if lines else None
+
     def put_object(self, data: bytes) -> str:
         return self.objects.put_bytes(data)
 

@@ -116,6 +116,7 @@ KILLABLE = textwrap.dedent(
 
     if where == "before-ledger":
         FileStorage.write_ledger = die
+        FileStorage.write_ledger_bytes = die
     elif where == "mid-object":
         ObjectStore._settle = die
     elif where == "mid-append":
