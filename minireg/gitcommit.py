@@ -81,8 +81,10 @@ def _rel(repo: Repo, path: Path) -> str:
 
 def _status_paths(repo: Repo, root: Path) -> dict[str, tuple[int, int] | None]:
     """Registry paths that differ from HEAD (or are new), with (size, mtime_ns) or None if gone."""
+    # --no-optional-locks: a status never takes index.lock away from a concurrent commit.
     out = _run(
         repo,
+        "--no-optional-locks",
         "-c",
         "core.quotepath=off",
         "status",
@@ -244,7 +246,10 @@ def committing(
         return
     repo = open_repo(reg.root)
     with repo:
-        staged = staged_paths(repo)
+        # Under the lock: another minireg --commit stages and commits while holding it,
+        # so its staged files are never mistaken for someone else's changes.
+        with reg.storage.lock():
+            staged = staged_paths(repo)
         if staged:
             shown = ", ".join(staged[:3]) + (
                 f" and {len(staged) - 3} more" if len(staged) > 3 else ""
@@ -264,6 +269,11 @@ def committing(
 
         def after_write(events: list[Event], head: Event | None, text: str) -> None:
             subject = text or message or event_subject(events)
+            if staged_paths(repo):
+                raise GitError(
+                    "The registry was written but other changes were staged in git meanwhile, "
+                    "so no commit was made; commit the registry folder by hand."
+                )
             objects = _object_paths(repo, reg, events) if events else None
             try:
                 done = _commit_changes(

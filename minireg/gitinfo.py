@@ -44,7 +44,8 @@ def describe(code_dir: Path, exclude: Path | None = None) -> GitInfo:
     root = find_git_root(code_dir)
     if root is None:
         return GitInfo(note=f"{code_dir} is not inside a git repository; git fields are empty.")
-    args = ["git", "-C", str(root), "status", "--porcelain=v2", "--branch"]
+    # --no-optional-locks: never hold index.lock while a concurrent `--commit` stages files.
+    args = ["git", "-C", str(root), "--no-optional-locks", "status", "--porcelain=v2", "--branch"]
     args += ["--untracked-files=no", "--", "."]
     if exclude is not None:
         try:

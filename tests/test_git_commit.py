@@ -216,3 +216,31 @@ def test_convert_commit_records_the_format_switch(repo: Path, artifact: Path) ->
         "registry/minireg.toml",
     }
     assert git(repo, "status", "--porcelain", "--", "registry") == ""
+
+
+def test_concurrent_commits_each_make_their_own_commit(repo: Path, artifact: Path) -> None:
+    import subprocess
+
+    _setup(repo, artifact)
+    before = _count(repo)
+    procs = []
+    for n in range(4):
+        model = repo / f"m{n}.pkl"
+        model.write_bytes(f"model {n}\n".encode())
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "minireg", "register", "churn", str(model), "--commit"],
+                cwd=repo,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    for proc in procs:
+        _out, errs = proc.communicate(timeout=120)
+        assert proc.returncode == 0, errs
+    assert _count(repo) == before + 4
+    subjects = sorted(git(repo, "log", "-4", "--format=%s").splitlines())
+    assert subjects == [f"minireg: register churn v{n}" for n in (1, 2, 3, 4)]
+    assert git(repo, "status", "--porcelain", "--", "registry") == ""
+    assert run_proc("verify", "--against-git").returncode == 0
