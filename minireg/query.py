@@ -12,16 +12,19 @@ the fold. Both paths give the same cells, typed the same way.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from minireg.domain.ledger import table
+from minireg.domain.ledger import render_csv, table
+from minireg.domain.records import Event
+from minireg.domain.state import fold
 from minireg.errors import InvalidInput
 from minireg.storage.files import CSV_NAME
-from minireg.storage.stamp import trusted_ledger
+from minireg.storage.stamp import trusted_ledger, write_stamp
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,16 +101,21 @@ def typed_frame(
 
 def versions_frame(reg: Registry) -> pd.DataFrame:
     """Every version of ``reg`` as a typed DataFrame (see :func:`typed_frame`)."""
-    return _load(reg)[0]
+    frame, _, vouch = _load(reg)
+    vouch()
+    return frame
 
 
 def _load(
     reg: Registry, pick: Callable[[list[str]], list[str]] | None = None
-) -> tuple[pd.DataFrame, list[str]]:
-    """The versions frame and the ledger's full header.
+) -> tuple[pd.DataFrame, list[str], Callable[[], None]]:
+    """The versions frame, the ledger's full header, and a function to call on success.
 
     ``pick`` chooses, from the header, the columns worth parsing: reading only
-    those from a vouched-for ``ledger.csv`` is several times faster.
+    those from a vouched-for ``ledger.csv`` is several times faster. After a
+    fold, the returned function stamps ``ledger.csv`` if it is exactly the view
+    of the events folded, so the next query can skip the fold (a fresh clone
+    has no stamp: ``.cache/`` is not versioned).
     """
     if reg.config.format == "csv":
         data = trusted_ledger(reg.storage.cache, reg.storage.events_path, reg.root / CSV_NAME)
@@ -115,9 +123,27 @@ def _load(
             first = data.split(b"\n", 1)[0].decode("utf-8")
             header = next(csv.reader([first]), [])
             usecols = pick(header) if pick is not None else None
-            return typed_frame([], csv=data, usecols=usecols), header
-    cols, rows = table(reg.versions())
-    return typed_frame(cols, rows), cols
+            return typed_frame([], csv=data, usecols=usecols), header, lambda: None
+    lines = reg.storage.read_event_lines()
+    records = fold([Event.from_line(line) for line in lines], reg.config.initial_stage).records()
+    # The digest of exactly the lines folded: if the file holds anything else
+    # (an unfinished write, bytes that are not UTF-8) the stamp never matches it.
+    folded = hashlib.sha256("".join(line + "\n" for line in lines).encode("utf-8")).hexdigest()
+
+    def vouch() -> None:
+        if reg.config.format != "csv":
+            return
+        try:
+            ledger = (reg.root / CSV_NAME).read_bytes()
+        except OSError:
+            return
+        if ledger == render_csv(records):
+            write_stamp(
+                reg.storage.cache, reg.storage.events_path, CSV_NAME, ledger, events_sha256=folded
+            )
+
+    cols, rows = table(records)
+    return typed_frame(cols, rows), cols, vouch
 
 
 def events_frame(reg: Registry) -> pd.DataFrame:
@@ -298,7 +324,7 @@ def run_list(
             keep.update(c for c in header if c.startswith("metric."))
         return [c for c in header if c in keep]
 
-    frame, header = _load(reg, pick)
+    frame, header, vouch = _load(reg, pick)
     if model is not None:
         frame = frame[frame["model"] == model]
         if frame.empty:
@@ -306,4 +332,5 @@ def run_list(
     frame = select(frame, where, sort, columns, known=header)
     if not columns and not all_columns:
         frame = frame[default_columns(frame)]
+    vouch()  # only after a query that worked: bad input leaves every file as it was
     return [str(c) for c in frame.columns], records_of(frame)

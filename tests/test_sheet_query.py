@@ -177,6 +177,10 @@ def test_to_pandas_ignores_a_hand_edited_ledger(several: minireg.Registry) -> No
     path.write_bytes(path.read_bytes().replace(b",0.97,", b",0.11,"))
     frame = several.to_pandas()
     assert frame.loc[3, "metric.auc_roc"] == 0.97
+    # The edited ledger is not vouched for, so the next read folds again.
+    assert several.to_pandas().loc[3, "metric.auc_roc"] == 0.97
+    rows = _list(several, "--where", "metric.auc_roc > 0.96", "--columns", "model,metric.auc_roc")
+    assert rows == [{"model": "fraud", "metric.auc_roc": 0.97}]
 
 
 def test_events_to_pandas(several: minireg.Registry) -> None:
@@ -215,7 +219,14 @@ def test_list_where_reads_the_same_rows_with_or_without_the_stamp(
     args = ("--where", WHERE, "--sort", "-metric.auc_roc")
     fast = _list(several, *args)
     plain = _list(several, *args, "--columns", "model,version,param.C,tag.team")
-    (several.root / ".cache" / "ledger.stamp").unlink()
+    stamp = several.root / ".cache" / "ledger.stamp"
+    written = stamp.read_bytes()
+    stamp.unlink()
+    before = tree_digest(several.root)
+    assert run_cli("list", "--where", "nope ==", "--registry", str(several.root)).exit_code == 2
+    assert tree_digest(several.root) == before  # a bad query leaves no stamp behind
     assert _list(several, *args) == fast
+    assert stamp.read_bytes() == written  # the fold vouched for the ledger again
+    stamp.unlink()
     assert _list(several, *args, "--columns", "model,version,param.C,tag.team") == plain
     assert [r["version"] for r in fast] == [1, 2, 2]

@@ -31,11 +31,21 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_stamp(cache: Path, events_path: Path, ledger_name: str, ledger: bytes) -> None:
-    """Record that ``ledger`` (``ledger_name``) is the view of ``events_path`` as it is now."""
+def write_stamp(
+    cache: Path,
+    events_path: Path,
+    ledger_name: str,
+    ledger: bytes,
+    events_sha256: str | None = None,
+) -> None:
+    """Record that ``ledger`` (``ledger_name``) is the view of ``events_path`` as it is now.
+
+    ``events_sha256``: the digest of the events the ledger was checked against,
+    when they were read earlier (then the file itself is not hashed again).
+    """
     cache.mkdir(exist_ok=True)
     body = {
-        "events_sha256": _sha256_file(events_path),
+        "events_sha256": events_sha256 or _sha256_file(events_path),
         "ledger": ledger_name,
         "ledger_sha256": hashlib.sha256(ledger).hexdigest(),
     }
