@@ -58,7 +58,9 @@ def _register(state: State, event: Event, where: str) -> None:
     state.versions[key] = VersionRecord(
         model=event.model,
         version=event.version,
-        stage=state.initial_stage,
+        # The stage a version starts in is recorded in its event, so renaming
+        # stages in minireg.toml later never rewrites the past.
+        stage=str(event.data.get("stage", state.initial_stage)),
         **data,
     )
 
