@@ -137,12 +137,9 @@ def test_new_registrations_and_promotions_are_added_and_moved(
     assert done.mapping() == {"churn_predictor": {1: 1, 2: 2, 3: 3, 4: 4, 5: 5}}
     assert counts(c) == (runs + 1, versions + 1)
     check_matches(reg, uri, tmp_path / "audit", ["churn_predictor"])
-    aliases = c.get_registered_model("churn_predictor").aliases
-    assert aliases == {"champion": "5", "production": "5", "staging": "3"} or aliases == {
-        "champion": 5,
-        "production": 5,
-        "staging": 3,
-    }
+    aliases = {a: int(v) for a, v in c.get_registered_model("churn_predictor").aliases.items()}
+    # @challenger was deleted in minireg, so the export removed it from MLflow too.
+    assert aliases == {"champion": 5, "production": 5, "staging": 3}
     again = export_mlflow(reg, uri, models=["churn_predictor"])
     assert again.count("unchanged") == 5
 
@@ -236,3 +233,31 @@ def test_redact_uri_hides_user_and_password() -> None:
     assert redact_uri("http://token@host") == "http://***@host"
     assert redact_uri("sqlite:///tmp/mlflow.db") == "sqlite:///tmp/mlflow.db"
     assert redact_uri("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
+
+
+@pytest.mark.slow
+def test_without_mlflow_stages_the_export_carries_on_with_aliases_and_tags(
+    source: minireg.Registry,
+    template: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlflow import MlflowClient
+
+    monkeypatch.chdir(tmp_path)
+    # A future MLflow without stages: the deprecated call is gone.
+    monkeypatch.delattr(MlflowClient, "transition_model_version_stage")
+    uri = fresh_uri(template, tmp_path)
+    result = export_mlflow(source, uri, models=["churn_predictor"])
+    assert result.count("create") == 4
+    c = client(uri)
+    versions = {int(mv.tags["minireg.version"]): mv for mv in mlflow_versions(c, "churn_predictor")}
+    assert {n: mv.current_stage for n, mv in versions.items()} == dict.fromkeys(range(1, 5), "None")
+    assert {n: mv.tags["minireg.stage"] for n, mv in versions.items()} == {
+        1: "Archived",
+        2: "Production",
+        3: "Staging",
+        4: "None",
+    }
+    aliases = {a: int(v) for a, v in c.get_registered_model("churn_predictor").aliases.items()}
+    assert aliases == {"champion": 2, "challenger": 3, "production": 2, "staging": 3}

@@ -69,7 +69,8 @@ def test_server_killed_midway_then_restarted_resumes_to_exactly_once(
         )
         assert down.exit_code == 7
         assert down.stderr.startswith(
-            f"error: MLflow at http://***@127.0.0.1:{server.port} is unreachable or failing ("
+            f"error: MLflow at http://***@127.0.0.1:{server.port} is unreachable "
+            "(ConnectionRefusedError: [Errno 111] Connection refused); "
         )
         assert down.stderr.endswith("nothing was exported: check the tracking URI and re-run.\n")
 

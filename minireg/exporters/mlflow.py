@@ -189,6 +189,35 @@ def _sqlite_missing(uri: str) -> bool:
     return path not in ("", ":memory:") and not Path(path).exists()
 
 
+def _probe(clean_uri: str, timeout: float = 5.0) -> str | None:
+    """Why an MLflow server cannot be reached at all, or None if something answers.
+
+    MLflow's client retries a refused connection for minutes (its default
+    backoff); one quick look at ``/health`` first lets an unreachable server
+    fail fast. Anything that answers (even with an error or a TLS complaint)
+    is left to MLflow to judge.
+    """
+    import socket
+    import urllib.error
+    import urllib.request
+
+    url = clean_uri.rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return None
+    except urllib.error.HTTPError:
+        return None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, (ConnectionError, socket.gaierror, TimeoutError, socket.timeout)):
+            return f"{type(reason).__name__}: {reason}"
+        return None
+    except (ConnectionError, TimeoutError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    except (OSError, ValueError):
+        return None
+
+
 # -- what MLflow should hold (pure) --------------------------------------------
 
 
@@ -878,6 +907,13 @@ def export_mlflow(
         result.seconds = time.perf_counter() - started
         return result
 
+    if _check_uri(tracking_uri) in ("http", "https"):
+        why = _probe(_clean)
+        if why is not None:
+            raise RemoteError(
+                f"MLflow at {shown} is unreachable ({_detail(RuntimeError(why), secrets)}); "
+                "nothing was exported: check the tracking URI and re-run."
+            )
     remote = _remote_errors()
     progress_state = {"done": 0, "writing": False}
     try:
