@@ -12,7 +12,7 @@ import pytest
 
 import minireg
 from minireg.query import quote_columns
-from tests.conftest import run_cli, tree_digest
+from tests.conftest import run_cli, run_proc, tree_digest
 from tests.sheet_support import add, at
 
 WHERE = "metric.auc_roc > 0.9 and stage == 'Production'"
@@ -230,3 +230,19 @@ def test_list_where_reads_the_same_rows_with_or_without_the_stamp(
     stamp.unlink()
     assert _list(several, *args, "--columns", "model,version,param.C,tag.team") == plain
     assert [r["version"] for r in fast] == [1, 2, 2]
+
+
+def test_list_where_through_the_real_entry_point(several: minireg.Registry) -> None:
+    out = run_proc(
+        "list", "--where", WHERE, "--sort", "-metric.auc_roc", "--columns", "model,version",
+        "--json", "--registry", str(several.root),
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [
+        {"model": "fraud", "version": 1},
+        {"model": "churn", "version": 2},
+        {"model": "ltv", "version": 2},
+    ]
+    bad = run_proc("list", "--where", "stage ==", "--registry", str(several.root))
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("error: --where 'stage ==' is not a valid expression: ")
