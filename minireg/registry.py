@@ -20,7 +20,7 @@ from minireg.domain.policies import Check, Proposal, evaluate
 from minireg.domain.records import Draft, Event, VersionRecord, chain
 from minireg.domain.state import State, apply, fold
 from minireg.domain.uris import ModelURI, parse_uri
-from minireg.errors import InvalidInput, NotFound, Refused
+from minireg.errors import IntegrityError, InvalidInput, NotFound, Refused
 from minireg.inputs import parse_moment, parse_version, utc_text
 from minireg.storage.atomic import atomic_write
 from minireg.storage.files import (
@@ -292,8 +292,26 @@ class Registry:
     # -- reading -------------------------------------------------------------
 
     def events(self) -> list[Event]:
-        """The audit trail, in order (unchecked; :meth:`verify` checks it)."""
-        return [Event.from_line(line) for line in self.storage.read_event_lines()]
+        """The audit trail, in order (unchecked; :meth:`verify` checks it).
+
+        Raises:
+            IntegrityError: a line is not an event (a git conflict marker, say).
+        """
+        events = []
+        for number, line in enumerate(self.storage.read_event_lines(), start=1):
+            try:
+                events.append(Event.from_line(line))
+            except (ValueError, KeyError, TypeError) as exc:
+                what = (
+                    "a git conflict marker"
+                    if line.startswith(("<<<<<<<", ">>>>>>>", "======="))
+                    else "not an event"
+                )
+                raise IntegrityError(
+                    f"Line {number} of {self.storage.events_path} is {what}; "
+                    "`minireg verify` lists what to fix."
+                ) from exc
+        return events
 
     def state(self) -> State:
         """The current state: every version and alias."""

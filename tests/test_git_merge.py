@@ -160,6 +160,10 @@ def test_merge_without_driver_conflicts_and_verify_names_it(repo: Path) -> None:
     assert "git conflict marker" in res.stderr
     assert "unresolved git merge conflict" in res.stderr
     assert "Traceback" not in res.stderr
+    # Reading commands say the same in one sentence, not a traceback.
+    listed = run_proc("list")
+    assert listed.returncode == 6, listed.stderr
+    assert "is a git conflict marker; `minireg verify` lists what to fix." in listed.stderr
 
 
 def test_driver_refuses_two_versions_in_an_exclusive_stage(repo: Path) -> None:
