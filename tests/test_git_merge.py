@@ -123,6 +123,9 @@ def test_merge_with_driver_keeps_both_registrations(repo: Path) -> None:
             event["action"],
         )
     assert any(e["action"] == "renumber" for e in merged_events)
+    shown = _cli("history").splitlines()
+    merge_row = next(row for row in shown if " merge " in row)
+    assert f"{merge_event['data']['ours'][:8]} + {merge_event['data']['theirs'][:8]}" in merge_row
 
     res = run_proc("verify")
     assert res.returncode == 0, res.stderr

@@ -218,6 +218,8 @@ def history(
             change = str(e.data.get("description", ""))
         elif e.action == "renumber":
             change = f"{e.data.get('from')} → {e.data.get('to')}"
+        elif e.action == "merge":
+            change = f"{str(e.data.get('ours', ''))[:8]} + {str(e.data.get('theirs', ''))[:8]}"
         rows.append(
             [
                 e.time[:19].replace("T", " "),
