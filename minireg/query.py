@@ -117,33 +117,46 @@ def _load(
     of the events folded, so the next query can skip the fold (a fresh clone
     has no stamp: ``.cache/`` is not versioned).
     """
+    ledger_path = reg.root / CSV_NAME
+
+    def from_csv(data: bytes) -> tuple[pd.DataFrame, list[str]]:
+        first = data.split(b"\n", 1)[0].decode("utf-8")
+        header = next(csv.reader([first]), [])
+        usecols = pick(header) if pick is not None else None
+        return typed_frame([], csv=data, usecols=usecols), header
+
     if reg.config.format == "csv":
-        data = trusted_ledger(reg.storage.cache, reg.storage.events_path, reg.root / CSV_NAME)
+        data = trusted_ledger(reg.storage.cache, reg.storage.events_path, ledger_path)
         if data is not None:
-            first = data.split(b"\n", 1)[0].decode("utf-8")
-            header = next(csv.reader([first]), [])
-            usecols = pick(header) if pick is not None else None
-            return typed_frame([], csv=data, usecols=usecols), header, lambda: None
+            frame, header = from_csv(data)
+            return frame, header, lambda: None
     lines = reg.storage.read_event_lines()
     records = fold([Event.from_line(line) for line in lines], reg.config.initial_stage).records()
-    # The digest of exactly the lines folded: if the file holds anything else
-    # (an unfinished write, bytes that are not UTF-8) the stamp never matches it.
-    folded = hashlib.sha256("".join(line + "\n" for line in lines).encode("utf-8")).hexdigest()
-
-    def vouch() -> None:
-        if reg.config.format != "csv":
-            return
+    if reg.config.format == "csv":
         try:
-            ledger = (reg.root / CSV_NAME).read_bytes()
+            ledger = ledger_path.read_bytes()
         except OSError:
-            return
+            ledger = b""
         if ledger == render_csv(records):
-            write_stamp(
-                reg.storage.cache, reg.storage.events_path, CSV_NAME, ledger, events_sha256=folded
-            )
+            # The ledger is exactly the view of the events folded: parse it (much faster
+            # than building the frame from records) and, on success, stamp it. The digest
+            # is of exactly the lines folded: if the file holds anything else (an
+            # unfinished write, bytes that are not UTF-8) the stamp never matches it.
+            folded = "".join(line + "\n" for line in lines).encode("utf-8")
 
+            def vouch() -> None:
+                write_stamp(
+                    reg.storage.cache,
+                    reg.storage.events_path,
+                    CSV_NAME,
+                    ledger,
+                    events_sha256=hashlib.sha256(folded).hexdigest(),
+                )
+
+            frame, header = from_csv(ledger)
+            return frame, header, vouch
     cols, rows = table(records)
-    return typed_frame(cols, rows), cols, vouch
+    return typed_frame(cols, rows), cols, lambda: None
 
 
 def events_frame(reg: Registry) -> pd.DataFrame:
