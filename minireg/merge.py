@@ -41,7 +41,8 @@ from minireg.domain.chain import parse_events
 from minireg.domain.records import GENESIS, Draft, Event, chain
 from minireg.domain.state import State, fold
 
-_FIELDS = ("stage", "description", "approved_by", "approved_at")
+# What a transition sets: both branches moving one version must agree on all three.
+_STAGE_FIELDS = ("stage", "approved_by", "approved_at")
 
 
 @dataclass
@@ -198,15 +199,49 @@ class _Side:
         }
 
 
+def _touches(trail: list[Event], start: int, skip: set[str]) -> set[tuple[str, str]]:
+    """What the events from ``start`` on changed, as (field, version identity) pairs;
+    an alias is ("alias", "model@alias"). Events whose origin is in ``skip`` (copies of
+    the other branch's events, merged before) are the other branch's, not this one's."""
+    back = _origins(trail)
+    ids: dict[tuple[str, int], str] = {}
+    touched: set[tuple[str, str]] = set()
+    for index, event in enumerate(trail):
+        key = (event.model, event.version) if event.version is not None else None
+        if key is not None and event.action == "register" and key not in ids:
+            ids[key] = _origin(event.hash, back)
+        elif key in ids and event.action == "renumber" and not event.data.get("rewritten"):
+            ids[(event.model, int(event.data["to"]))] = ids.pop(key)
+        if index < start or _origin(event.hash, back) in skip:
+            continue
+        if event.action in ("alias_set", "alias_delete"):
+            touched.add(("alias", f"{event.model}@{event.data.get('alias')}"))
+            continue
+        ident = ids.get(key) if key is not None else None
+        if ident is None:
+            continue
+        if event.action == "transition":
+            touched.add(("stage", ident))
+        elif event.action == "describe":
+            touched.add(("description", ident))
+        elif event.action == "tag":
+            touched.add((f"tag {event.data.get('key')}", ident))
+    return touched
+
+
 def _conflicts(
-    base: _Side,
+    touched: tuple[set[tuple[str, str]], set[tuple[str, str]]],
     ours: _Side,
     theirs: _Side,
     final: dict[str, int],
     tails: tuple[list[Event], list[Event]],
     exclusive: frozenset[str],
 ) -> list[str]:
-    """Changes both branches made differently since they last agreed (``base``)."""
+    """What both branches changed, to different results: the merge order would decide.
+
+    A field only one branch changed takes that branch's value whatever the order;
+    one both changed must end equal on both.
+    """
     problems: list[str] = []
 
     def both(what: str, here: object, there: object) -> None:
@@ -216,29 +251,31 @@ def _conflicts(
         )
 
     ours_recs, theirs_recs = ours.by_id(), theirs.by_id()
-    for ident, b in sorted(base.by_id().items(), key=lambda item: final.get(item[0], 0)):
+    aliases_a, aliases_t = ours.alias_ids(), theirs.alias_ids()
+    for kind, ident in sorted(touched[0] & touched[1], key=lambda t: (final.get(t[1], 0), t)):
+        if kind == "alias":
+            model, alias = ident.split("@", 1)
+            va, vt = aliases_a.get((model, alias)), aliases_t.get((model, alias))
+            if va != vt:
+                both(
+                    f"alias {ident}",
+                    final.get(va) if va else None,
+                    final.get(vt) if vt else None,
+                )
+            continue
         a, t = ours_recs.get(ident), theirs_recs.get(ident)
         if a is None or t is None:
             continue
         where = f"{a.model} v{final.get(ident, a.version)}"
-        for name in _FIELDS:
-            va, vt, vb = getattr(a, name), getattr(t, name), getattr(b, name)
-            if va != vb and vt != vb and va != vt:
-                both(f"the {name} of {where}", va, vt)
-        for tag in sorted({*a.tags, *t.tags, *b.tags}):
-            va, vt, vb = a.tags.get(tag), t.tags.get(tag), b.tags.get(tag)
-            if va != vb and vt != vb and va != vt:
-                both(f"tag {tag} of {where}", va, vt)
-    aliases_b, aliases_a, aliases_t = base.alias_ids(), ours.alias_ids(), theirs.alias_ids()
-    for model, alias in sorted({*aliases_b, *aliases_a, *aliases_t}):
-        vb = aliases_b.get((model, alias))
-        va, vt = aliases_a.get((model, alias)), aliases_t.get((model, alias))
-        if va != vb and vt != vb and va != vt:
-            both(
-                f"alias {model}@{alias}",
-                final.get(va) if va else None,
-                final.get(vt) if vt else None,
-            )
+        names = {"stage": _STAGE_FIELDS, "description": ("description",)}.get(kind, ())
+        for name in names:
+            if getattr(a, name) != getattr(t, name):
+                both(f"the {name} of {where}", getattr(a, name), getattr(t, name))
+                break
+        if kind.startswith("tag "):
+            tag = kind[len("tag ") :]
+            if a.tags.get(tag) != t.tags.get(tag):
+                both(f"tag {tag} of {where}", a.tags.get(tag), t.tags.get(tag))
     ours_tail, theirs_tail = tails
     into_a, archiving_a = _moves_into(ours_tail, ours.state, ours.numbers)
     into_t, archiving_t = _moves_into(theirs_tail, theirs.state, theirs.numbers)
@@ -293,8 +330,6 @@ def merge_events(
                 "(update the other branch from this one first), then merge again"
             ]
         )
-    agreed = theirs[: k + seen]
-    base_state = fold(agreed, initial_stage)
     ours_state = fold(ours, initial_stage)
     theirs_state = fold(theirs, initial_stage)
     problems = [f"this branch: {p}" for p in ours_state.anomalies]
@@ -396,12 +431,16 @@ def merge_events(
         final[ident] = ours_numbers.get(key, key[1])
     for key, ident in theirs_ids.items():
         final.setdefault(ident, theirs_numbers.get(key, key[1]))
+    # This branch's own events since it split off: not the copies of theirs merged before.
+    theirs_seen = known_hashes(theirs)
+    ours_back = _origins(ours)
+    ours_own = [e for e in ours_tail if _origin(e.hash, ours_back) not in theirs_seen]
     problems = _conflicts(
-        _Side(base_state, _identities(agreed), {}),
+        (_touches(ours, k, theirs_seen), _touches(theirs, k + seen, set())),
         _Side(ours_state, ours_ids, ours_numbers),
         _Side(theirs_state, theirs_ids, theirs_numbers),
         final,
-        (ours_tail, new),
+        (ours_own, new),
         exclusive,
     )
     result = fold(merged, initial_stage)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from minireg.domain.chain import parse_events
 from minireg.domain.records import Draft, Event, chain
 from minireg.domain.state import State, fold
@@ -202,3 +205,98 @@ def test_conflicts_are_found_across_an_earlier_merge() -> None:
         "both branches changed the stage of churn v3: 'Staging' on this branch, 'Production' "
         "on the other; keep one side and make the other change again after the merge"
     ]
+
+
+# -- both merge directions agree, for any two branches -------------------------
+
+_STAGES = ("None", "Staging", "Production", "Archived")
+
+
+@st.composite
+def _branch_ops(draw: st.DrawFn) -> list[tuple[str, int, str]]:
+    return draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["register", "transition", "alias", "tag"]),
+                st.integers(min_value=0, max_value=5),
+                st.sampled_from(_STAGES),
+            ),
+            max_size=6,
+        )
+    )
+
+
+def _grow(trail: list[Event], ops: list[tuple[str, int, str]], side: int) -> list[Event]:
+    for n, (kind, pick, stage) in enumerate(ops):
+        state = fold(trail)
+        versions = sorted(v for _, v in state.versions)
+        when = f"2024-02-{10 + 10 * (side > 2) + n:02d}T00:00:00.{side:06d}Z"
+        if kind == "register" or not versions:
+            number = state.next_version("churn")
+            trail = _trail(trail, _register("churn", number, "-abcd"[side], when))
+            continue
+        version = versions[pick % len(versions)]
+        rec = state.versions[("churn", version)]
+        if kind == "transition" and rec.stage != stage:
+            trail = _trail(trail, _move("churn", version, rec.stage, stage, when))
+        elif kind == "alias":
+            alias = ("champion", "challenger")[pick % 2]
+            trail = _trail(trail, _alias("churn", alias, version, when))
+        elif kind == "tag":
+            trail = _trail(trail, _tag("churn", version, "by", "-abcd"[side], when))
+    return trail
+
+
+def _view(events: list[Event]) -> list[tuple[int, str, str, tuple[str, ...], str]]:
+    state = fold(events)
+    return [
+        (r.version, r.stage, r.artifact_sha256[:1], r.aliases, str(sorted(r.tags.items())))
+        for r in state.records()
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(_branch_ops(), _branch_ops())
+def test_both_directions_agree(
+    ops_a: list[tuple[str, int, str]], ops_b: list[tuple[str, int, str]]
+) -> None:
+    a, b = _grow(BASE, ops_a, 1), _grow(BASE, ops_b, 2)
+    forward, backward = _merge(a, b), _merge(b, a)
+    assert forward.ok == backward.ok, (forward.problems, backward.problems)
+    if not forward.ok:
+        return
+    for result in (forward, backward):
+        events, problems = parse_events([e.to_line() for e in result.events])
+        assert problems == []
+        assert fold(events).anomalies == []
+    assert _view(forward.events) == _view(backward.events)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_branch_ops(), _branch_ops(), _branch_ops(), _branch_ops())
+def test_updating_from_the_other_branch_then_merging_back(
+    ops_a: list[tuple[str, int, str]],
+    ops_b: list[tuple[str, int, str]],
+    more_a: list[tuple[str, int, str]],
+    more_b: list[tuple[str, int, str]],
+) -> None:
+    a, b = _grow(BASE, ops_a, 1), _grow(BASE, ops_b, 2)
+    first = _merge(a, b)
+    if not first.ok:
+        return
+    a2 = _grow(first.events, more_a, 3)
+    b2 = _grow(b, more_b, 4)
+    second = _merge(a2, b2)
+    if not second.ok:
+        return
+    events, problems = parse_events([e.to_line() for e in second.events])
+    assert problems == []
+    state = fold(events)
+    assert state.anomalies == []
+    # Every registration of both branches is there exactly once.
+    registered = sorted(e.data["created_at"] for e in (*a2, *b2) if e.action == "register")
+    assert sorted({r.created_at for r in state.records()}) == sorted(set(registered))
+    assert len(state.records()) == len(set(registered))
+    # Merging the result back into the other branch takes it as it is.
+    back = _merge(b2, second.events)
+    assert back.ok and back.events == second.events
