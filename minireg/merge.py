@@ -27,9 +27,12 @@ twice, and versions are matched by the original hash of their register event
 branch back is then a fast-forward of the trail.
 
 It refuses (and the driver exits non-zero, so git reports a conflict) where the
-result would depend on the merge direction: both branches changed the same field
-of a version, pointed one alias at different versions, or moved different versions
-into an exclusive stage (or into one stage with ``--archive-existing``).
+result would depend on the merge direction: both branches touched the same field
+of a version (stage and approval, description, one tag) or the same alias and
+ended with different values, or moved different versions into an exclusive stage
+(or into one stage with ``--archive-existing``). A field only one branch touched
+takes that branch's value in either order, so then both directions agree (a
+property test checks it on random branches).
 """
 
 from __future__ import annotations
