@@ -85,7 +85,7 @@ class VersionExport:
     stage: str
     aliases: list[str]
     changes: list[str] = field(default_factory=list)
-    flavor: str = "sklearn"
+    logged_as: str = "sklearn"
     """How the artifact travels: ``sklearn`` (loadable by flavor) or ``artifact`` (files)."""
     note: str = ""
 
@@ -99,7 +99,7 @@ class VersionExport:
             "stage": self.stage,
             "aliases": list(self.aliases),
             "changes": list(self.changes),
-            "logged_as": self.flavor,
+            "logged_as": self.logged_as,
             "note": self.note,
         }
 
@@ -822,7 +822,7 @@ def _export_model(
             have.mapping[rec.version] = number
             entry = _entry(want, aliases, "create", number, ["new"])
             if note:
-                entry.note, entry.flavor = note, "artifact"
+                entry.note, entry.logged_as = note, "artifact"
             advance(entry)
     if not dry_run:
         for number in have.duplicates:
@@ -963,7 +963,7 @@ def _entry(
     mine = sorted(alias for alias, version in aliases.items() if version == rec.version)
     entry = VersionExport(rec.model, rec.version, action, number, rec.stage, mine, list(changes))
     if rec.is_dir or rec.flavor not in _LOADABLE:
-        entry.flavor = "artifact"
+        entry.logged_as = "artifact"
     return entry
 
 
