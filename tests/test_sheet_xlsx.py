@@ -267,3 +267,20 @@ def _sheet_xml_of(data: bytes) -> dict[str, str]:
             for n in archive.namelist()
             if n.startswith("xl/worksheets/")
         }
+
+
+def test_queries_on_an_xlsx_registry_match_the_csv_one(
+    pair: tuple[minireg.Registry, minireg.Registry],
+) -> None:
+    import pandas as pd
+
+    plain, sheet = pair
+    pd.testing.assert_frame_equal(plain.to_pandas(), sheet.to_pandas())
+    args = ("list", "--where", "metric.auc_roc > 0.8", "--sort", "-metric.auc_roc", "--json")
+    outs = [run_cli(*args, "--registry", str(r.root)) for r in pair]
+    assert outs[0].exit_code == outs[1].exit_code == 0
+    assert outs[0].stdout == outs[1].stdout
+    assert [(r["model"], r["version"]) for r in json.loads(outs[1].stdout)] == [
+        ("churn", 2),
+        ("churn", 1),
+    ]
