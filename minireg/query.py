@@ -145,13 +145,16 @@ def _load(
             folded = "".join(line + "\n" for line in lines).encode("utf-8")
 
             def vouch() -> None:
-                write_stamp(
-                    reg.storage.cache,
-                    reg.storage.events_path,
-                    CSV_NAME,
-                    ledger,
-                    events_sha256=hashlib.sha256(folded).hexdigest(),
-                )
+                try:
+                    write_stamp(
+                        reg.storage.cache,
+                        reg.storage.events_path,
+                        CSV_NAME,
+                        ledger,
+                        events_sha256=hashlib.sha256(folded).hexdigest(),
+                    )
+                except OSError:
+                    pass  # a read-only checkout: the stamp only saves time
 
             frame, header = from_csv(ledger)
             return frame, header, vouch

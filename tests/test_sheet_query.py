@@ -251,3 +251,14 @@ def test_list_where_through_the_real_entry_point(several: minireg.Registry) -> N
     bad = run_proc("list", "--where", "stage ==", "--registry", str(several.root))
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: --where 'stage ==' is not a valid expression: ")
+
+
+def test_list_where_works_when_the_stamp_cannot_be_written(several: minireg.Registry) -> None:
+    import shutil
+
+    cache = several.root / ".cache"
+    shutil.rmtree(cache)
+    cache.write_text("not a folder")  # writing the stamp fails, as in a read-only checkout
+    rows = _list(several, "--where", WHERE, "--columns", "model,version")
+    assert len(rows) == 3
+    assert cache.read_text() == "not a folder"
