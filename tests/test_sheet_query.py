@@ -261,4 +261,7 @@ def test_list_where_works_when_the_stamp_cannot_be_written(several: minireg.Regi
     cache.write_text("not a folder")  # writing the stamp fails, as in a read-only checkout
     rows = _list(several, "--where", WHERE, "--columns", "model,version")
     assert len(rows) == 3
+    several.promote("ltv", 1, "Production", actor="ci", now=at(30))  # a write goes through too
+    assert len(_list(several, "--where", WHERE, "--columns", "model,version")) == 4
     assert cache.read_text() == "not a folder"
+    assert minireg.open_registry(several.root).verify().ok

@@ -106,8 +106,12 @@ class FileStorage:
         else:
             data = render_csv(records)
         atomic_write(self.ledger_path, data)
-        # Lets `list --where` read the ledger instead of folding every event.
-        write_stamp(self.cache, self.events_path, self.ledger_path.name, data)
+        # Lets `list --where` read the ledger instead of folding every event. Only an
+        # optimisation: a stamp that cannot be written leaves queries to fold.
+        try:
+            write_stamp(self.cache, self.events_path, self.ledger_path.name, data)
+        except OSError:
+            pass
 
     def write_ledger_bytes(self, data: bytes) -> None:
         """Replace the ledger with ``data``, already rendered from the events (and stamp it)."""
