@@ -297,8 +297,11 @@ class Registry:
         Raises:
             IntegrityError: a line is not an event (a git conflict marker, say).
         """
+        return self._parse_events(self.storage.read_event_lines())
+
+    def _parse_events(self, lines: list[str]) -> list[Event]:
         events = []
-        for number, line in enumerate(self.storage.read_event_lines(), start=1):
+        for number, line in enumerate(lines, start=1):
             try:
                 events.append(Event.from_line(line))
             except (ValueError, KeyError, TypeError) as exc:
@@ -314,8 +317,13 @@ class Registry:
         return events
 
     def state(self) -> State:
-        """The current state: every version and alias."""
-        return fold(self.events(), self.config.initial_stage)
+        """The current state: every version and alias (from the state cache when it matches)."""
+        from minireg.storage.state_cache import cached_state
+
+        lines = self.storage.read_event_lines()
+        return cached_state(
+            lines, self.storage.cache, self.config.initial_stage, self._parse_events
+        )
 
     def versions(self, model: str | None = None) -> list[VersionRecord]:
         """Every version (of ``model`` if given), in ledger order.

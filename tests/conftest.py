@@ -87,11 +87,14 @@ def artifact(repo: Path) -> Path:
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    """sha256 of every file under ``root`` (the lock file aside), to prove nothing changed."""
+    """sha256 of every file under ``root``, to prove nothing changed.
+
+    The lock file and ``.cache/`` (git-ignored, derived: reads may fill it) are left aside.
+    """
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != ".minireg.lock"
+        if p.is_file() and p.name != ".minireg.lock" and p.relative_to(root).parts[0] != ".cache"
     }
 
 
