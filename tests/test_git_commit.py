@@ -244,3 +244,22 @@ def test_concurrent_commits_each_make_their_own_commit(repo: Path, artifact: Pat
     assert subjects == [f"minireg: register churn v{n}" for n in (1, 2, 3, 4)]
     assert git(repo, "status", "--porcelain", "--", "registry") == ""
     assert run_proc("verify", "--against-git").returncode == 0
+
+
+def test_every_write_command_offers_commit() -> None:
+    writes = [
+        ["register"],
+        ["promote"],
+        ["transition"],
+        ["alias", "set"],
+        ["alias", "delete"],
+        ["describe"],
+        ["tag"],
+        ["rebuild"],
+        ["convert"],
+        ["gc"],
+    ]
+    for args in writes:
+        res = run_cli(*args, "--help")
+        assert res.exit_code == 0, args
+        assert "--commit" in res.stdout and "--no-commit" in res.stdout, args
