@@ -25,7 +25,7 @@ from typing import Any
 
 from minireg.domain.records import Event, VersionRecord
 from minireg.domain.state import State, fold
-from minireg.storage.atomic import temp_name
+from minireg.storage.atomic import remove_orphans, temp_name
 
 CACHE_NAME = "state.marshal"
 _FORMAT = 1
@@ -77,6 +77,7 @@ def _save(path: Path, key: str, state: State) -> None:
     tmp = temp_name(path)
     try:
         path.parent.mkdir(exist_ok=True)
+        remove_orphans(path.parent)  # copies left by readers that were killed mid-write
         with open(tmp, "xb") as fh:
             fh.write(marshal.dumps(body))
         os.replace(tmp, path)

@@ -91,3 +91,15 @@ def test_a_bad_line_still_fails_with_the_cache(reg: minireg.Registry, artifact: 
         fh.write(b"<<<<<<< HEAD\n")
     with pytest.raises(minireg.IntegrityError, match="git conflict marker"):
         reg.state()
+
+
+def test_a_dead_readers_temp_copy_is_cleaned_up(reg: minireg.Registry, artifact: Path) -> None:
+    reg.register("churn", artifact, requirements=b"x==1\n", actor="me")
+    cache = reg.root / ".cache"
+    cache.mkdir(exist_ok=True)
+    orphan = cache / f".tmp-{2**22 + 12345}-abcd1234-{CACHE_NAME}"
+    orphan.write_bytes(b"half")
+    (cache / CACHE_NAME).unlink(missing_ok=True)
+    assert [r.version for r in reg.versions()] == [1]
+    assert not orphan.exists()
+    assert (cache / CACHE_NAME).is_file()
