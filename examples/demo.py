@@ -98,6 +98,23 @@ def main() -> None:
         served = minireg.resolve("models:/churn_predictor/Production", registry=work / "registry")
         print(f"    served {served.model} version {served.version} ({served.stage}), "
               f"sha256 {served.sha256[:12]}")  # fmt: skip
+
+        # The day the team outgrows the spreadsheet: one command, and MLflow serves the same model.
+        tracking = f"sqlite:///{work / 'mlflow.db'}"
+        sh("minireg", "export", "mlflow", "--tracking-uri", tracking, cwd=work)
+        print("\n>>> mlflow.sklearn.load_model('models:/churn_predictor/Production')")
+        import logging
+
+        import mlflow.sklearn
+
+        logging.getLogger("mlflow").setLevel(logging.ERROR)
+        mlflow.set_tracking_uri(tracking)
+        from_mlflow = mlflow.sklearn.load_model("models:/churn_predictor/Production")
+        same = bool((from_mlflow.predict_proba(rows) == model.predict_proba(rows)).all())
+        print(f">>> predict_proba(rows)[:, 1]  ->  {from_mlflow.predict_proba(rows)[:, 1].round(3)}"
+              f"  (identical to minireg's: {same})")  # fmt: skip
+        if not same:
+            raise SystemExit("MLflow's model predicts differently from minireg's")
         print("\nThe demo ran end to end.")
 
 
