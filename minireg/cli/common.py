@@ -112,8 +112,13 @@ def _setup_logging() -> None:
 
 
 def print_json(data: Any) -> None:
-    """JSON for scripts on stdout: stable keys, UTF-8."""
-    typer.echo(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False))
+    """JSON for scripts on stdout: stable keys, UTF-8.
+
+    Indented on a terminal; one compact line in a pipe, because the indenting
+    encoder is pure Python and costs more than the rest of ``list --json``.
+    """
+    indent = 2 if sys.stdout.isatty() else None
+    typer.echo(json.dumps(data, indent=indent, ensure_ascii=False))
 
 
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
