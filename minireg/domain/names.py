@@ -59,4 +59,8 @@ def check_text(field: str, text: str) -> str:
         raise InvalidInput(
             f"The {field} contains a newline or NUL character; write it on one line."
         )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(f"The {field} is not valid Unicode text; check its encoding.") from exc
     return text

@@ -33,8 +33,11 @@ class ModelURI:
 
 
 def is_uri(text: str) -> bool:
-    """True when ``text`` looks like a ``models:/`` URI (to be parsed, or refused)."""
-    return text.startswith("models:")
+    """True when ``text`` looks like a URI (to be parsed, or refused with the accepted forms).
+
+    Model names hold neither ``:`` nor ``/``, so ``model:/churn/1`` is a mistyped URI.
+    """
+    return text.startswith("models:") or ":/" in text
 
 
 def parse_uri(text: str) -> ModelURI:

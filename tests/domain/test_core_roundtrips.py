@@ -182,3 +182,24 @@ def test_uri_forms() -> None:
     assert parse_uri("models:/churn/Production") == ModelURI("churn", stage="Production")
     assert parse_uri("models:/churn@champion") == ModelURI("churn", alias="champion")
     assert parse_uri("models:/churn/LATEST") == ModelURI("churn", latest=True)
+
+
+def test_text_that_is_not_unicode_is_refused_as_bad_input() -> None:
+    import pytest
+
+    from minireg.domain.names import check_text
+    from minireg.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="not valid Unicode"):
+        check_text("description", "bad \udc80 surrogate")
+
+
+def test_a_mistyped_uri_is_refused_with_the_accepted_forms() -> None:
+    import pytest
+
+    from minireg.domain.uris import is_uri, parse_uri
+    from minireg.errors import InvalidInput
+
+    assert is_uri("model:/churn/1")
+    with pytest.raises(InvalidInput, match="models:/NAME/VERSION"):
+        parse_uri("model:/churn/1")
