@@ -51,9 +51,13 @@ def main() -> None:
     """Entry point of the ``minireg`` script and ``python -m minireg``."""
     import sys
 
-    from minireg.cli import fast
-
-    # Plain `path` and `list` skip Typer's parser, which imports pydantic (see fast.py).
+    # Plain path, list, show and register skip Typer's parser, which imports
+    # pydantic (see fast.py). Should Typer move what fast.py reads, Typer parses.
+    try:
+        from minireg.cli import fast
+    except ImportError:
+        app()
+        return
     if fast.run(sys.argv[1:]):
         return
     app()

@@ -178,7 +178,12 @@ def run(argv: list[str]) -> bool:
 
     Exits the process (``SystemExit``) with the command's exit code when it fails.
     """
-    parsed = parse(argv)
+    try:
+        parsed = parse(argv)
+    except Exception:
+        # The fast lane reads Typer's declarations (typer.models), which Typer
+        # does not promise to keep; if a release changes them, Typer parses.
+        parsed = None
     if parsed is None:
         return False
     func, kwargs = parsed
