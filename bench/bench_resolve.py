@@ -120,6 +120,10 @@ def cold(size: int, runs: int) -> None:
     with tempfile.TemporaryDirectory(prefix="minireg-bench-") as tmp:
         root = build_registry(Path(tmp) / "registry", size)
         env = {**os.environ, "MINIREG_REGISTRY": str(root)}
+        # As an installed package runs: with cached bytecode (PYTHONDONTWRITEBYTECODE=1,
+        # set in some sandboxes, would recompile minireg's sources on every run).
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
         script = Path(sys.executable).with_name("minireg")
         cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "minireg"]
         print(f"cold process, {size:,} versions, median of {runs} runs:")
