@@ -194,7 +194,7 @@ def test_convert_back_and_forth_keeps_comments_and_bytes(
     toml_before = (reg.root / "minireg.toml").read_text()
     res = run_cli("convert", "--to", "xlsx", "--registry", str(reg.root))
     assert res.exit_code == 0, res.stderr
-    assert res.stderr == "The ledger is now xlsx (1 versions); removed ledger.csv.\n"
+    assert res.stderr == "The ledger is now xlsx (1 version); removed ledger.csv.\n"
     toml_after = (reg.root / "minireg.toml").read_text()
     assert toml_after == toml_before.replace('format = "csv"', 'format = "xlsx"')
     assert not (reg.root / "ledger.csv").exists()

@@ -160,6 +160,11 @@ def progress_bar(label: str) -> tuple[Progress | None, Callable[[], None]]:
     return update, finish
 
 
+def plural(count: int, word: str) -> str:
+    """``1 version``, ``2 versions``: counts in messages read as English."""
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def short(sha: str, n: int = 12) -> str:
     """A digest or commit shortened for tables."""
     return sha[:n]

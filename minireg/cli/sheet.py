@@ -16,6 +16,7 @@ from minireg.cli.common import (
     committing,
     err,
     handle_errors,
+    plural,
     print_json,
     print_table,
 )
@@ -75,10 +76,10 @@ def convert(
     with committing(reg, commit):
         done = convert_format(reg, to)
     if done.old == done.new and not done.removed:
-        err(f"The ledger is already {done.new}; rewrote it ({done.versions} versions).")
+        err(f"The ledger is already {done.new}; rewrote it ({plural(done.versions, 'version')}).")
     else:
         gone = f"; removed {done.removed}" if done.removed else ""
-        err(f"The ledger is now {done.new} ({done.versions} versions){gone}.")
+        err(f"The ledger is now {done.new} ({plural(done.versions, 'version')}){gone}.")
 
 
 @export_app.command("xlsx")
@@ -96,7 +97,7 @@ def export_xlsx(
     from minireg.spreadsheet import export_xlsx as write_workbook
 
     count = write_workbook(open_registry(registry), out)
-    err(f"Wrote {out} ({count} versions).")
+    err(f"Wrote {out} ({plural(count, 'version')}).")
 
 
 @export_app.command("csv")
@@ -120,7 +121,7 @@ def export_csv(
     from minireg.spreadsheet import export_csv as write_csv
 
     count = write_csv(open_registry(registry), out, excel)
-    err(f"Wrote {out} ({count} versions{', safe for Excel' if excel else ''}).")
+    err(f"Wrote {out} ({plural(count, 'version')}{', safe for Excel' if excel else ''}).")
 
 
 def _signed(value: float | None) -> str:

@@ -14,6 +14,7 @@ from minireg.cli.common import (
     committing,
     err,
     handle_errors,
+    plural,
     print_json,
     print_table,
 )
@@ -291,4 +292,4 @@ def rebuild(registry: RegistryOpt = None, commit: CommitOpt = None) -> None:
     reg = open_registry(registry)
     with committing(reg, commit):
         count = reg.rebuild()
-    err(f"Rebuilt the ledger from the events: {count} versions.")
+    err(f"Rebuilt the ledger from the events: {plural(count, 'version')}.")
