@@ -11,29 +11,15 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from minireg.domain.ledger import FIXED_COLUMNS
 from minireg.domain.records import VersionRecord
 
 if TYPE_CHECKING:
     from minireg.registry import Registry
 
-# Fields shown side by side, in this order.
-FIELDS = (
-    "stage",
-    "aliases",
-    "created_at",
-    "registered_by",
-    "git_commit",
-    "git_branch",
-    "git_dirty",
-    "training_date",
-    "data_sha256",
-    "artifact",
-    "artifact_sha256",
-    "artifact_bytes",
-    "flavor",
-    "requirements_sha256",
-    "description",
-)
+# Fields shown side by side: the ledger's fixed columns between the version's
+# identity (model, version) and its approval (approved_by, approved_at), in order.
+FIELDS = FIXED_COLUMNS[FIXED_COLUMNS.index("stage") : FIXED_COLUMNS.index("approved_by")]
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*(.*)$")
 
 
