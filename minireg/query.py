@@ -344,7 +344,7 @@ def run_list(
     if model is not None:
         frame = frame[frame["model"] == model]
         if frame.empty:
-            raise reg._no_model(model, reg.state())
+            raise reg._no_model(model)
     frame = select(frame, where, sort, columns, known=header)
     if not columns and not all_columns:
         frame = frame[default_columns(frame)]

@@ -336,7 +336,7 @@ class Registry:
             return state.records()
         found = state.of_model(model)
         if not found:
-            raise self._no_model(model, state)
+            raise self._no_model(model)
         return found
 
     def get(self, model: str, version: int | str) -> VersionRecord:
@@ -377,7 +377,7 @@ class Registry:
         if found is None:
             found = by_model[parsed.model] = state.of_model(parsed.model)
         if not found:
-            raise self._no_model(parsed.model, state)
+            raise self._no_model(parsed.model)
         if parsed.version is not None:
             return self._find(state, parsed.model, parsed.version)
         if parsed.latest:
@@ -411,8 +411,11 @@ class Registry:
     ) -> list[Event]:
         """Events, optionally of one model or version, at or after ``since`` (ISO date/time)."""
         after = parse_moment(since, "--since date") if since else None
+        events = self.events()
+        if model is not None and not any(e.model == model for e in events):
+            raise self._no_model(model)
         found = []
-        for event in self.events():
+        for event in events:
             if model is not None and event.model != model:
                 continue
             if version is not None and event.version != version:
@@ -420,8 +423,6 @@ class Registry:
             if after is not None and parse_moment(event.time) < after:
                 continue
             found.append(event)
-        if model is not None and not any(e.model == model for e in self.events()):
-            raise self._no_model(model, self.state())
         return found
 
     def snapshot(self, model: str, at: str | datetime) -> Snapshot:
@@ -431,7 +432,7 @@ class Registry:
             moment = moment.replace(tzinfo=timezone.utc)
         events = self.events()
         if not any(e.model == model for e in events):
-            raise self._no_model(model, self.state())
+            raise self._no_model(model)
         state = State(initial_stage=self.config.initial_stage)
         # Skip later events rather than stop at the first: a trail merged from two git
         # branches (or written with explicit times) need not be in time order.
@@ -807,7 +808,7 @@ class Registry:
 
         def drafts(state: State) -> list[Draft]:
             if not state.of_model(model):
-                raise self._no_model(model, state)
+                raise self._no_model(model)
             old = state.aliases.get(model, {}).get(alias)
             if old is None:
                 raise NotFound(f"Model {model} has no alias @{alias}.")
@@ -960,7 +961,7 @@ class Registry:
         return stage
 
     @staticmethod
-    def _no_model(model: str, state: State) -> NotFound:
+    def _no_model(model: str) -> NotFound:
         return NotFound(f"Model {model!r} is not in the registry; `minireg list` shows the models.")
 
     def _find(self, state: State, model: str, version: int) -> VersionRecord:
@@ -968,6 +969,6 @@ class Registry:
         if rec is not None:
             return rec
         if not state.of_model(model):
-            raise self._no_model(model, state)
+            raise self._no_model(model)
         latest = state.next_version(model) - 1
         raise NotFound(f"Model {model} has no version {version}; its latest version is {latest}.")
