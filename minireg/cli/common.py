@@ -82,6 +82,14 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             for problem in problems:
                 err(f"  - {problem}")
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            # The environment, not a bug: exit 9, never 1 (minireg's own paths say more).
+            err(
+                f"error: local I/O error ({exc.strerror or exc}"
+                + (f": {exc.filename}" if exc.filename else "")
+                + "); run `minireg verify` to see whether the change was recorded."
+            )
+            raise typer.Exit(9) from None
         except KeyboardInterrupt:
             err("error: interrupted.")
             raise typer.Exit(130) from None
@@ -100,7 +108,8 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 class _NoteHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
-        err(f"note: {record.getMessage()}")
+        kind = "warning" if record.levelno >= logging.WARNING else "note"
+        err(f"{kind}: {record.getMessage()}")
 
 
 def _setup_logging() -> None:

@@ -260,18 +260,12 @@ def verify(
     """
     report = open_registry(registry).verify(against_git=against_git)
     if json_out:
-        print_json(
-            {
-                "ok": report.ok,
-                "events": report.events,
-                "versions": report.versions,
-                "objects": report.objects,
-                "problems": report.problems,
-            }
-        )
+        print_json(report.to_dict())
         if not report.ok:
             raise typer.Exit(IntegrityError.exit_code)
         return
+    for note in report.notes:
+        err(f"note: {note}")
     if not report.ok:
         raise IntegrityError(
             f"The registry does not check out: {len(report.problems)} problem(s).", report.problems
