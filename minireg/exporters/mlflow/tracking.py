@@ -91,11 +91,11 @@ def probe(clean_uri: str, timeout: float = 5.0) -> str | None:
         return None
 
 
-def detail(exc: BaseException, secrets: Sequence[str]) -> str:
-    """The first line of an error, short, with any credential removed."""
+def detail(exc: BaseException, hidden: Sequence[str]) -> str:
+    """The first line of an error, short, without URI credentials or any ``hidden`` string."""
     text = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     text = re.sub(r"//[^/@\s]*@", "//***@", text)
-    for secret in secrets:
+    for secret in hidden:
         if secret:
             text = text.replace(secret, "***")
     text = text.rstrip(".")
@@ -104,7 +104,7 @@ def detail(exc: BaseException, secrets: Sequence[str]) -> str:
 
 def secrets(uri: str) -> list[str]:
     """The user name and password a URI carries: what no message may show."""
-    _clean, user, password = split_credentials(uri)
+    _, user, password = split_credentials(uri)
     return [x for x in (user, password) if x]
 
 
