@@ -23,9 +23,8 @@ parameter, and that the defaults of each body are Typer's.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from minireg.cli import audit, git, metadata, stages, versions
 
@@ -34,8 +33,7 @@ PATH = "path"
 FLAG = "flag"
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(NamedTuple):
     """One parameter of a command: a positional argument when it has no flags."""
 
     name: str
@@ -65,8 +63,9 @@ def flag(name: str, *flags: str, off: tuple[str, ...] = ()) -> Param:
     return Param(name, FLAG, flags, off)
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
+    """A command's body and its parameters, positional arguments first, in order."""
+
     body: Callable[..., None]
     params: tuple[Param, ...]
 
