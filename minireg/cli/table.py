@@ -24,13 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from minireg.cli import audit, git, metadata, stages, versions
 
-STR = "str"
-PATH = "path"
-FLAG = "flag"
+Kind = Literal["str", "path", "flag"]
+STR: Kind = "str"
+PATH: Kind = "path"
+FLAG: Kind = "flag"
 
 
 class Param(NamedTuple):
@@ -38,7 +39,7 @@ class Param(NamedTuple):
 
     name: str
     """The body's keyword (and Typer's parameter name)."""
-    kind: str = STR
+    kind: Kind = STR
     """STR, PATH (a ``pathlib.Path``) or FLAG (a bool that takes no value)."""
     flags: tuple[str, ...] = ()
     """An option's names (for a flag: the ones that set True); none for an argument."""
@@ -49,22 +50,25 @@ class Param(NamedTuple):
     """Repeatable: the body gets a list of every value given."""
 
 
-def argument(name: str, kind: str = STR, *, required: bool = True) -> Param:
+def argument(name: str, kind: Kind = STR, *, required: bool = True) -> Param:
+    """A positional argument."""
     return Param(name, kind, required=required)
 
 
 def option(
-    name: str, *flags: str, kind: str = STR, required: bool = False, multiple: bool = False
+    name: str, *flags: str, kind: Kind = STR, required: bool = False, multiple: bool = False
 ) -> Param:
+    """An option that takes a value: ``--name VALUE``, ``--name=VALUE`` or ``-n VALUE``."""
     return Param(name, kind, flags, required=required, multiple=multiple)
 
 
 def flag(name: str, *flags: str, off: tuple[str, ...] = ()) -> Param:
+    """A flag (no value): True for ``flags``, False for ``off``, the body's default if absent."""
     return Param(name, FLAG, flags, off)
 
 
 class Command(NamedTuple):
-    """A command's body and its parameters, positional arguments first, in order."""
+    """A command's body and its parameters, in the order the Typer app declares them."""
 
     body: Callable[..., None]
     params: tuple[Param, ...]
@@ -197,7 +201,7 @@ def parse(argv: Sequence[str]) -> tuple[Callable[..., None], dict[str, Any]] | N
             kwargs[param.name] = name in param.flags
             continue
         if not eq:
-            text = next(tokens, "-")
+            text = next(tokens, "-")  # a missing value reads as "-": Typer's to report
             if text.startswith("-"):
                 return None
         value = _value(param, text)

@@ -55,14 +55,14 @@ def command(
 
     def declare(declaration: Callable[..., None]) -> Body:
         @functools.wraps(declaration)
-        def run(**kwargs: Any) -> None:
+        def funnelled(**kwargs: Any) -> None:
             code = errors.run(body, kwargs)
             if code:
                 raise typer.Exit(code)
 
-        run.__minireg_body__ = body  # type: ignore[attr-defined]
-        group.command(name, **settings)(run)
-        return run
+        funnelled.__minireg_body__ = body  # type: ignore[attr-defined]
+        group.command(name, **settings)(funnelled)
+        return funnelled
 
     return declare
 
