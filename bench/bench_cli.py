@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from minireg.domain.records import Draft, chain
-from minireg.registry import TOOL, init_registry
+from minireg.service.registry import TOOL, init_registry
 
 MODEL = "churn_predictor"
 TARGET_MS = 100.0

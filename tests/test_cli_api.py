@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from minireg.cli.api import COMMAND_API
-from minireg.registry import Registry
+from minireg.service.registry import Registry
 from tests.cli_support import declarations
 
 BODIES = {name: run.__minireg_body__ for name, run in declarations()}

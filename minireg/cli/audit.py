@@ -7,9 +7,9 @@ from pathlib import Path
 from minireg.cli import render
 from minireg.cli.errors import Exit
 from minireg.cli.git import committing
+from minireg.domain.values import parse_version
 from minireg.errors import IntegrityError
-from minireg.inputs import parse_version
-from minireg.registry import open_registry
+from minireg.service.registry import open_registry
 
 
 def history(
@@ -60,7 +60,7 @@ def diff(
     model: str, old: str, new: str, registry: Path | None = None, json_out: bool = False
 ) -> None:
     """minireg diff: params, metrics with deltas, data, git commit, requirements, artifact."""
-    from minireg.diff import diff_versions
+    from minireg.domain.diff import diff_versions
 
     result = diff_versions(open_registry(registry), model, old, new)
     if json_out:

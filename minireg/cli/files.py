@@ -6,12 +6,12 @@ from pathlib import Path
 
 from minireg.cli import render
 from minireg.cli.git import committing
-from minireg.registry import open_registry
+from minireg.service.registry import open_registry
 
 
 def convert(to: str, registry: Path | None = None, commit: bool | None = None) -> None:
     """minireg convert: switch the ledger between ledger.csv and ledger.xlsx."""
-    from minireg import spreadsheet
+    from minireg.service import spreadsheet
 
     reg = open_registry(registry)
     with committing(reg, commit):
@@ -26,7 +26,7 @@ def convert(to: str, registry: Path | None = None, commit: bool | None = None) -
 
 def export_xlsx(out: Path, registry: Path | None = None) -> None:
     """minireg export xlsx: the ledger and the audit trail as a workbook."""
-    from minireg import spreadsheet
+    from minireg.service import spreadsheet
 
     count = spreadsheet.export_xlsx(open_registry(registry), out)
     render.message(f"Wrote {out} ({render.plural(count, 'version')}).")
@@ -34,7 +34,7 @@ def export_xlsx(out: Path, registry: Path | None = None) -> None:
 
 def export_csv(out: Path, excel: bool = False, registry: Path | None = None) -> None:
     """minireg export csv: the ledger as CSV; with --excel, safe to open in Excel."""
-    from minireg import spreadsheet
+    from minireg.service import spreadsheet
 
     count = spreadsheet.export_csv(open_registry(registry), out, excel)
     safe = ", safe for Excel" if excel else ""

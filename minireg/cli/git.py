@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from minireg.cli import render
 from minireg.cli.errors import Exit
-from minireg.registry import open_registry
+from minireg.service.registry import open_registry
 
 if TYPE_CHECKING:
-    from minireg.registry import Registry
+    from minireg.service.registry import Registry
 
 
 @contextmanager
@@ -20,12 +20,12 @@ def committing(reg: Registry, commit: bool | None) -> Iterator[None]:
     """Wrap one write: refuse before writing if git has staged changes, commit after it.
 
     ``commit`` None takes ``commit`` from minireg.toml. Without a commit, git is
-    not touched (and :mod:`minireg.gitcommit` not even imported).
+    not touched (and :mod:`minireg.adapters.git.commit` not even imported).
     """
     if not (reg.config.commit if commit is None else commit):
         yield
         return
-    from minireg.gitcommit import committing as git_committing
+    from minireg.adapters.git.commit import committing as git_committing
 
     with git_committing(reg, True) as outcome:
         yield
@@ -37,7 +37,7 @@ def committing(reg: Registry, commit: bool | None) -> Iterator[None]:
 
 def install_merge_driver(registry: Path | None = None) -> None:
     """minireg install-merge-driver: the driver in .git/config, its lines in .gitattributes."""
-    from minireg import gitmerge
+    from minireg.adapters.git import merge_driver as gitmerge
 
     reg = open_registry(registry)
     done = gitmerge.install_merge_driver(reg.root)
@@ -51,7 +51,7 @@ def install_merge_driver(registry: Path | None = None) -> None:
 
 def merge_driver(base: Path, ours: Path, theirs: Path, path: str) -> None:
     """minireg merge-driver: merge one registry file for git; exit 1 is a conflict for git."""
-    from minireg import gitmerge
+    from minireg.adapters.git import merge_driver as gitmerge
 
     problems = gitmerge.merge_driver(base, ours, theirs, path)
     if problems:
@@ -73,7 +73,7 @@ def gc(
     commit: bool | None = None,
 ) -> None:
     """minireg gc: remove (or list) the objects no version references."""
-    from minireg.gc import collect_garbage
+    from minireg.service.gc import collect_garbage
 
     reg = open_registry(registry)
     with committing(reg, False if dry_run else commit):

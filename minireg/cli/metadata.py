@@ -6,8 +6,8 @@ from pathlib import Path
 
 from minireg.cli import render
 from minireg.cli.git import committing
-from minireg.inputs import split_pair
-from minireg.registry import open_registry
+from minireg.domain.values import split_pair
+from minireg.service.registry import open_registry
 
 
 def alias_set(

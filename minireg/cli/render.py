@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
-    from minireg.diff import VersionDiff
+    from minireg.domain.diff import VersionDiff
     from minireg.domain.records import Event, VersionRecord
     from minireg.exporters.mlflow import ExportResult
-    from minireg.gc import Collection
     from minireg.loading import Resolved
-    from minireg.registry import Promotion, Report, Snapshot
+    from minireg.service.gc import Collection
+    from minireg.service.registry import Promotion, Report, Snapshot
     from minireg.storage.objects import Progress
 
 

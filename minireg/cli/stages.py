@@ -7,7 +7,7 @@ from pathlib import Path
 from minireg.cli import render
 from minireg.cli.git import committing
 from minireg.errors import Refused
-from minireg.registry import open_registry
+from minireg.service.registry import open_registry
 
 
 def promote(

@@ -13,9 +13,9 @@ from pathlib import Path
 from minireg.cli import render
 from minireg.cli.git import committing
 from minireg.domain.uris import ModelURI, is_uri, parse_uri
+from minireg.domain.values import metrics_from, params_from, parse_version, tags_from
 from minireg.errors import InvalidInput
-from minireg.inputs import metrics_from, params_from, parse_version, tags_from
-from minireg.registry import init_registry, open_registry
+from minireg.service.registry import init_registry, open_registry
 
 
 def init(registry: Path | None = None) -> None:
@@ -93,7 +93,7 @@ def list_(
         else:
             render.versions(records)
         return
-    from minireg.query import run_list  # pandas, only for a query
+    from minireg.adapters.query import run_list  # pandas, only for a query
 
     headers, rows = run_list(reg, model, where, sort, columns, all_columns=json_out)
     if json_out:

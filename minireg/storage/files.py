@@ -169,7 +169,7 @@ class FileStorage:
         """Replace the ledger with the view of ``records`` (atomically)."""
         assert self._locked, "write_ledger needs the registry lock"
         if self.ledger_format == "xlsx":
-            from minireg.storage.ledger_xlsx import workbook_bytes
+            from minireg.adapters.xlsx import workbook_bytes
 
             data = workbook_bytes(records, events)
         else:

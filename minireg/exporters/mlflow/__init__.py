@@ -45,7 +45,7 @@ from minireg.exporters.mlflow.plan import (
 )
 from minireg.exporters.mlflow.result import ExportResult, Progress, VersionExport
 from minireg.exporters.mlflow.tracking import check_uri, redact_uri
-from minireg.registry import TOOL, Registry
+from minireg.service.registry import TOOL, Registry
 
 if TYPE_CHECKING:
     from minireg.domain.records import VersionRecord

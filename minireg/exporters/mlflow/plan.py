@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from minireg.domain.canonical import canonical_json, sha256_hex
 from minireg.domain.names import check_alias
 from minireg.domain.records import Event, VersionRecord
+from minireg.domain.values import parse_moment
 from minireg.errors import InvalidInput, NotFound, Refused
-from minireg.inputs import parse_moment
 
 DEFAULT_EXPERIMENT = "minireg-export"
 PREFIX = "minireg."

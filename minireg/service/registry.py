@@ -20,8 +20,8 @@ from minireg.domain.policies import Check, Proposal, evaluate
 from minireg.domain.records import Draft, Event, VersionRecord, chain
 from minireg.domain.state import State, apply, fold
 from minireg.domain.uris import ModelURI, parse_uri
+from minireg.domain.values import parse_moment, parse_version, utc_text
 from minireg.errors import IntegrityError, InvalidInput, NotFound, Refused, local_io
-from minireg.inputs import parse_moment, parse_version, utc_text
 from minireg.storage.atomic import atomic_write
 from minireg.storage.files import (
     CONFIG_NAME,
@@ -309,7 +309,7 @@ class Registry:
         self.config = config
         self.storage = FileStorage(root, config.format, lock_timeout(config.lock_timeout))
         self.clock: Clock = _utc_now
-        # Set by minireg.gitcommit.committing: commits the written files before the lock is let go.
+        # Set by the git adapter: commits the written files before the lock is let go.
         self.after_write: AfterWrite | None = None
         # resolve()'s cache: the folded state and per-model version lists, keyed by a stat
         # of events.jsonl, so a serving process re-reads the trail only after a write.
@@ -480,13 +480,13 @@ class Registry:
 
     def to_pandas(self) -> pd.DataFrame:
         """Every version as a typed DataFrame: datetimes (UTC), float metrics, int versions."""
-        from minireg.query import versions_frame
+        from minireg.adapters.query import versions_frame
 
         return versions_frame(self)
 
     def events_to_pandas(self) -> pd.DataFrame:
         """The audit trail as a DataFrame, one row per event."""
-        from minireg.query import events_frame
+        from minireg.adapters.query import events_frame
 
         return events_frame(self)
 
@@ -498,7 +498,7 @@ class Registry:
     def _actor(self, actor: str | None) -> str:
         if actor:
             return actor
-        from minireg.gitinfo import current_actor
+        from minireg.adapters.git.info import current_actor
 
         return current_actor()
 
@@ -636,7 +636,7 @@ class Registry:
         """
         # Check every input before anything touches the disk.
         check_model_name(model)
-        from minireg.inputs import metrics_from, params_from, tags_from
+        from minireg.domain.values import metrics_from, params_from, tags_from
 
         metric_values = metrics_from(given=metrics)
         param_values = params_from(given=params)
@@ -676,7 +676,7 @@ class Registry:
         else:
             req_bytes = environment_requirements()
 
-        from minireg.gitinfo import describe
+        from minireg.adapters.git.info import describe
 
         git = describe(Path(code_dir) if code_dir else Path.cwd(), exclude=self.root)
         if git.note:
@@ -981,7 +981,7 @@ class Registry:
                     report.problems.extend(
                         f"{where}: {p}" for p in self.storage.objects.check(digest, is_dir)
                     )
-        from minireg.gitcommit import git_problems
+        from minireg.adapters.git.commit import git_problems
 
         report.problems.extend(git_problems(self.root, events, against_git=against_git))
         return report
@@ -993,7 +993,7 @@ class Registry:
         if not path.is_file():
             return [f"{path.name} is missing; run `minireg rebuild`"]
         if self.config.format == "xlsx":
-            from minireg.storage.ledger_xlsx import compare_workbook
+            from minireg.adapters.xlsx import compare_workbook
 
             problems = compare_workbook(records, events, path.read_bytes())
         else:
