@@ -48,7 +48,7 @@ def minireg_cmd() -> list[str]:
 
 def build_registry(root: Path, size: int) -> Path:
     """A registry with ``size`` versions of MODEL (every tenth in Staging), built fast."""
-    reg, _ = init_registry(root)
+    reg = init_registry(root)
     artifact = reg.storage.put_object(b"a small model, stored once and shared by every version\n")
     requirements = reg.storage.put_object(b"scikit-learn==1.5.0\njoblib==1.4.2\n")
     drafts = []

@@ -51,7 +51,7 @@ def build(root: Path, n: int) -> tuple[minireg.Registry, list[Any]]:
     env |= {"GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}
     for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "bench"]):
         subprocess.run(["git", *args], cwd=root, check=True, env=env)
-    reg, _ = minireg.init_registry(root / "registry")
+    reg = minireg.init_registry(root / "registry")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 5))
     y = (x[:, 0] - x[:, 1] > 0).astype(int)

@@ -94,7 +94,7 @@ def main() -> None:
         _git(repo, "init", "-q", "-b", "main")
         _git(repo, "config", "user.email", "bench@example.com")
         _git(repo, "config", "user.name", "bench")
-        reg, _ = init_registry(repo / "registry")
+        reg = init_registry(repo / "registry")
         assert reg.storage.put_object(ARTIFACT) == ARTIFACT_SHA
         subprocess.run(
             [env_py, "-m", "minireg", "install-merge-driver"],

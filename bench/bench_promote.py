@@ -38,7 +38,7 @@ gates = ["auc_roc >= 0.5", "auc_roc >= current.auc_roc - 0.5"]
 
 def build_registry(root: Path, size: int) -> Path:
     """``size`` versions of MODEL, one in Production, with an exclusive-Production policy."""
-    reg, _ = init_registry(root)
+    reg = init_registry(root)
     (reg.root / "minireg.toml").write_text(SETTINGS, encoding="utf-8")
     artifact = reg.storage.put_object(b"a small model, shared by every version\n")
     drafts = [

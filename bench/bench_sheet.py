@@ -20,7 +20,6 @@ from pathlib import Path
 
 import minireg
 from minireg.domain.records import Draft, chain
-from minireg.domain.state import fold
 from minireg.service.registry import TOOL
 
 WHERE = "metric.auc_roc > 0.9 and stage == 'Production'"
@@ -28,7 +27,7 @@ WHERE = "metric.auc_roc > 0.9 and stage == 'Production'"
 
 def build(root: Path, versions: int, models: int = 100) -> minireg.Registry:
     """A registry of ``versions`` versions over ``models`` models, written straight as events."""
-    reg, _ = minireg.init_registry(root)
+    reg = minireg.init_registry(root)
     rng = random.Random(7)
     drafts: list[Draft] = []
     per_model: dict[str, int] = {}
@@ -59,9 +58,7 @@ def build(root: Path, versions: int, models: int = 100) -> minireg.Registry:
             drafts.append(Draft("transition", model, number, {"from": "None", "to": "Production"}))
     events = chain(drafts, head=None, time="2024-06-01T00:00:00.000000Z", actor="b", tool=TOOL)
     reg.storage.events_path.write_text("".join(e.to_line() + "\n" for e in events))
-    with reg.storage.lock():
-        state = fold(events)
-        reg.storage.write_ledger(state.records(), events)
+    reg.rebuild()
     return reg
 
 

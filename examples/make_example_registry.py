@@ -109,7 +109,7 @@ def requirements() -> bytes:
 def build(root: Path) -> minireg.Registry:
     if root.exists():
         shutil.rmtree(root)
-    reg, _ = minireg.init_registry(root)
+    reg = minireg.init_registry(root)
     (root / "minireg.toml").write_text(SETTINGS)
     reg = minireg.open_registry(root)
     clock = iter(START + timedelta(hours=n) for n in range(100))
@@ -167,7 +167,7 @@ def build(root: Path) -> minireg.Registry:
         print(f"moved {model} version {number} to {stage}")
     reg.set_alias("churn_predictor", "champion", 2, actor=APPROVER, now=next(clock))
     reg.set_alias("churn_predictor", "challenger", 3, actor=SCIENTIST, now=next(clock))
-    reg.tag("fraud_detector", 2, "status", "needs review", actor=SCIENTIST, now=next(clock))
+    reg.set_tag("fraud_detector", 2, "status", "needs review", actor=SCIENTIST, now=next(clock))
     report = reg.verify()
     if not report.ok:
         raise SystemExit("the example registry does not verify: " + "; ".join(report.problems))

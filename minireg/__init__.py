@@ -20,6 +20,7 @@ from minireg.domain.uris import ModelURI, parse_uri
 from minireg.errors import (
     IntegrityError,
     InvalidInput,
+    LocalIOError,
     MiniregError,
     NotFound,
     Refused,
@@ -27,14 +28,8 @@ from minireg.errors import (
     RemoteError,
     Unsafe,
 )
-from minireg.service.registry import (
-    Promotion,
-    Registry,
-    Report,
-    Snapshot,
-    init_registry,
-    open_registry,
-)
+from minireg.service.registry import Registry, init_registry, open_registry
+from minireg.service.results import Change, Conversion, Promotion, Query, Report, Snapshot
 
 if TYPE_CHECKING:
     from minireg.loading import (
@@ -71,15 +66,19 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Change",
+    "Conversion",
     "Event",
     "IntegrityError",
     "InvalidInput",
     "Loaded",
+    "LocalIOError",
     "MiniregError",
     "ModelHandle",
     "ModelURI",
     "NotFound",
     "Promotion",
+    "Query",
     "Refused",
     "Registry",
     "RegistryBusy",

@@ -73,8 +73,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def reg(repo: Path) -> minireg.Registry:
     """A fresh registry at ``repo/registry``."""
-    registry, created = minireg.init_registry(repo / "registry")
-    assert created
+    registry = minireg.init_registry(repo / "registry")
+    assert registry.created
     return registry
 
 

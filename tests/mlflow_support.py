@@ -68,7 +68,7 @@ def build_registry(root: Path) -> minireg.Registry:
         from features import Squares  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(root))
-    reg, _ = minireg.init_registry(root / "registry")
+    reg = minireg.init_registry(root / "registry")
     x = rows(1)
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
     req = b"scikit-learn\nnumpy\n# a comment\njoblib>=1.3\n"
@@ -107,7 +107,7 @@ def build_registry(root: Path) -> minireg.Registry:
     reg.promote("churn_predictor", 3, "Staging", reason="candidate")
     reg.set_alias("churn_predictor", "champion", 2)
     reg.set_alias("churn_predictor", "challenger", 3)
-    reg.describe("churn_predictor", 2, "the model in production since March")
+    reg.set_description("churn_predictor", 2, "the model in production since March")
     reg.promote("fraud_model", 1, "Production", approver="carol@corp", reason="recall ok")
     reg.set_alias("fraud_model", "champion", 1)
     return reg

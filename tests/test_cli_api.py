@@ -46,7 +46,14 @@ def service_calls(body: Any) -> list[str]:
     """The public API functions and Registry methods a body calls, in source order."""
     api = {name for name, _ in inspect.getmembers(Registry) if not name.startswith("_")}
     api |= {dotted.rsplit(".", 1)[1] for dotted in COMMAND_API.values()}
-    api -= {"config", "root", "storage", "clock", "after_write"}
+    api -= {
+        "config",
+        "root",
+        "storage",
+        "clock",
+        "created",
+        "committing",
+    }  # committing wraps a call
     tree = ast.parse(textwrap.dedent(inspect.getsource(body)))
     calls = []
     for node in ast.walk(tree):

@@ -318,7 +318,7 @@ def test_fast_writes_equal_typer_writes(
 def test_fast_register_equals_typer_register(repo: Path, artifact: Path, args: list[str]) -> None:
     roots = []
     for name in ("fast", "typer"):
-        reg, _ = minireg.init_registry(repo / name)
+        reg = minireg.init_registry(repo / name)
         reg.register("churn", artifact, requirements=b"x==1\n", actor="me")
         roots.append(reg.root)
     common = ["register", "churn", "model.pkl", "--requirements", "train.py", *args]

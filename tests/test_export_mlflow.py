@@ -119,8 +119,8 @@ def test_new_registrations_and_promotions_are_added_and_moved(
     reg.promote("churn_predictor", 5, "Production", approver="dana@corp", archive_existing=True)
     reg.delete_alias("churn_predictor", "challenger")
     reg.set_alias("churn_predictor", "champion", 5)
-    reg.describe("churn_predictor", 1, "the first one")
-    reg.tag("churn_predictor", 3, "team", None)
+    reg.set_description("churn_predictor", 1, "the first one")
+    reg.delete_tag("churn_predictor", 3, "team")
 
     c = client(uri)
     runs, versions = counts(c)

@@ -135,7 +135,7 @@ def test_commit_refuses_when_other_changes_are_staged(repo: Path, artifact: Path
 def test_commit_outside_git_is_refused(tmp_path: Path, monkeypatch: object) -> None:
     folder = tmp_path / "plain"
     folder.mkdir()
-    reg, _ = minireg.init_registry(folder / "registry")
+    reg = minireg.init_registry(folder / "registry")
     model = folder / "m.pkl"
     model.write_bytes(b"m\n")
     before = tree_digest(reg.root)
@@ -175,7 +175,7 @@ def test_pre_commit_hook_running_verify_does_not_deadlock(repo: Path, artifact: 
     # A hook that fails stops the commit; the registry stays written and says so.
     hook.write_text("#!/bin/sh\necho 'hook says no' >&2\nexit 1\n")
     res = run_proc("promote", "churn", "1", "--to", "Staging", "--commit")
-    assert res.returncode == 1
+    assert res.returncode == 9  # the environment refused, not a bug; the change stands
     assert "The registry was written but the git commit failed" in res.stderr
     assert "Traceback" not in res.stderr
     assert os.environ.get("MINIREG_LOCK_HELD") is None

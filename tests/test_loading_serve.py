@@ -14,6 +14,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import minireg
+from minireg.domain.chain import Trail
 from tests.conftest import ROOT, run_proc
 
 with warnings.catch_warnings():
@@ -114,13 +115,13 @@ def test_get_costs_a_stat_not_a_read_until_something_changes(
     reg, first, second = serving
     handle = minireg.ModelHandle("models:/churn_predictor/Production", reg)
     reads: list[int] = []
-    original = reg.storage.read_event_lines
+    original = reg.storage.read_trail
 
-    def counting() -> list[str]:
+    def counting() -> Trail:
         reads.append(1)
         return original()
 
-    monkeypatch.setattr(reg.storage, "read_event_lines", counting)
+    monkeypatch.setattr(reg.storage, "read_trail", counting)
     model = handle.get()
     for _ in range(200):
         assert handle.get() is model
@@ -147,7 +148,7 @@ def test_a_write_that_does_not_move_the_uri_does_not_reload(
     handle = minireg.ModelHandle("models:/churn_predictor/Production", reg)
     model = handle.get()
     other = minireg.open_registry(reg.root)
-    other.describe("churn_predictor", 1, "the first one", actor="ci")
+    other.set_description("churn_predictor", 1, "the first one", actor="ci")
     other.set_alias("churn_predictor", "champion", 1, actor="ci")
     assert handle.get() is model
     assert handle.loads == 1

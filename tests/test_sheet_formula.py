@@ -62,7 +62,7 @@ def test_ledger_xlsx_stores_dangerous_text_as_strings(risky: minireg.Registry) -
     _check_workbook(risky.root / "ledger.xlsx")
     # And after one more write through the xlsx registry.
     reg = minireg.open_registry(risky.root)
-    reg.describe("churn", 1, "=1+1", actor="ci", now=at(60))
+    reg.set_description("churn", 1, "=1+1", actor="ci", now=at(60))
     _check_workbook(risky.root / "ledger.xlsx")
     assert reg.verify().ok
 

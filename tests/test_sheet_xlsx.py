@@ -40,8 +40,8 @@ def _run_story(reg: minireg.Registry, artifact: Path) -> None:
     )
     reg.set_alias("churn", "champion", 2, actor="ci", now=at(5))
     reg.set_alias("churn", "challenger", 1, actor="ci", now=at(6))
-    reg.tag("churn", 1, "team", "a", actor="ci", now=at(7))
-    reg.describe("churn", 1, "baseline", actor="ci", now=at(8))
+    reg.set_tag("churn", 1, "team", "a", actor="ci", now=at(7))
+    reg.set_description("churn", 1, "baseline", actor="ci", now=at(8))
     reg.delete_alias("churn", "challenger", actor="ci", now=at(9))
 
 
@@ -66,8 +66,8 @@ def _typed(col: str, text: str) -> object:
 @pytest.fixture
 def pair(repo: Path, tmp_path: Path, artifact: Path) -> tuple[minireg.Registry, minireg.Registry]:
     """A CSV registry and an XLSX one (both outside the repo) after the same story."""
-    plain, _ = minireg.init_registry(tmp_path / "csvreg")
-    sheet, _ = minireg.init_registry(tmp_path / "xlsxreg")
+    plain = minireg.init_registry(tmp_path / "csvreg")
+    sheet = minireg.init_registry(tmp_path / "xlsxreg")
     res = run_cli("convert", "--to", "xlsx", "--registry", str(sheet.root))
     assert res.exit_code == 0, res.stderr
     sheet = minireg.open_registry(sheet.root)

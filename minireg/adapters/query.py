@@ -12,24 +12,22 @@ the fold. Both paths give the same cells, typed the same way.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from minireg.domain.config import Config
+from minireg.domain.decisions import no_model
 from minireg.domain.ledger import render_csv, table
 from minireg.domain.records import Event
 from minireg.domain.state import fold
 from minireg.errors import InvalidInput
-from minireg.storage.files import CSV_NAME
-from minireg.storage.stamp import trusted_ledger, write_stamp
+from minireg.storage import Storage
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from minireg.service.registry import Registry
 
 DATE_COLUMNS = ("created_at", "approved_at", "training_date")
 INT_COLUMNS = ("version", "artifact_bytes")
@@ -99,15 +97,15 @@ def typed_frame(
     return frame
 
 
-def versions_frame(reg: Registry) -> pd.DataFrame:
-    """Every version of ``reg`` as a typed DataFrame (see :func:`typed_frame`)."""
-    frame, _, vouch = _load(reg)
+def versions_frame(storage: Storage, config: Config) -> pd.DataFrame:
+    """Every version as a typed DataFrame (see :func:`typed_frame`)."""
+    frame, _, vouch = _load(storage, config)
     vouch()
     return frame
 
 
 def _load(
-    reg: Registry, pick: Callable[[list[str]], list[str]] | None = None
+    storage: Storage, config: Config, pick: Callable[[list[str]], list[str]] | None = None
 ) -> tuple[pd.DataFrame, list[str], Callable[[], None]]:
     """The versions frame, the ledger's full header, and a function to call on success.
 
@@ -117,7 +115,6 @@ def _load(
     of the events folded, so the next query can skip the fold (a fresh clone
     has no stamp: ``.cache/`` is not versioned).
     """
-    ledger_path = reg.root / CSV_NAME
 
     def from_csv(data: bytes) -> tuple[pd.DataFrame, list[str]]:
         first = data.split(b"\n", 1)[0].decode("utf-8")
@@ -125,48 +122,28 @@ def _load(
         usecols = pick(header) if pick is not None else None
         return typed_frame([], csv=data, usecols=usecols), header
 
-    if reg.config.format == "csv":
-        data = trusted_ledger(reg.storage.cache, reg.storage.events_path, ledger_path)
+    trail = storage.read_trail()
+    if config.format == "csv":
+        data = storage.vouched_ledger(trail.digest)
         if data is not None:
             frame, header = from_csv(data)
             return frame, header, lambda: None
-    lines = reg.storage.read_event_lines()
-    records = fold([Event.from_line(line) for line in lines], reg.config.initial_stage).records()
-    if reg.config.format == "csv":
-        try:
-            ledger = ledger_path.read_bytes()
-        except OSError:
-            ledger = b""
+    records = fold([Event.from_line(line) for line in trail.lines], config.initial_stage).records()
+    if config.format == "csv":
+        ledger = storage.read_ledger() or b""
         if ledger == render_csv(records):
             # The ledger is exactly the view of the events folded: parse it (much faster
-            # than building the frame from records) and, on success, stamp it. The digest
-            # is of exactly the lines folded: if the file holds anything else (an
-            # unfinished write, bytes that are not UTF-8) the stamp never matches it.
-            folded = "".join(line + "\n" for line in lines).encode("utf-8")
-
-            def vouch() -> None:
-                try:
-                    write_stamp(
-                        reg.storage.cache,
-                        reg.storage.events_path,
-                        CSV_NAME,
-                        ledger,
-                        events_sha256=hashlib.sha256(folded).hexdigest(),
-                    )
-                except OSError:
-                    pass  # a read-only checkout: the stamp only saves time
-
+            # than building the frame from records) and, on success, stamp it.
             frame, header = from_csv(ledger)
-            return frame, header, vouch
+            return frame, header, lambda: storage.vouch_ledger(trail.digest, ledger)
     cols, rows = table(records)
     return typed_frame(cols, rows), cols, lambda: None
 
 
-def events_frame(reg: Registry) -> pd.DataFrame:
+def events_frame(events: list[Event]) -> pd.DataFrame:
     """The audit trail as a DataFrame: one row per event, ``time`` in UTC, ``data`` as dicts."""
     import pandas as pd
 
-    events = reg.events()
     return pd.DataFrame(
         {
             "seq": pd.Series([e.seq for e in events], dtype="int64"),
@@ -316,7 +293,8 @@ def records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def run_list(
-    reg: Registry,
+    storage: Storage,
+    config: Config,
     model: str | None = None,
     where: str | None = None,
     sort: str | None = None,
@@ -340,11 +318,11 @@ def run_list(
             keep.update(c for c in header if c.startswith("metric."))
         return [c for c in header if c in keep]
 
-    frame, header, vouch = _load(reg, pick)
+    frame, header, vouch = _load(storage, config, pick)
     if model is not None:
         frame = frame[frame["model"] == model]
         if frame.empty:
-            raise reg._no_model(model)
+            raise no_model(model)
     frame = select(frame, where, sort, columns, known=header)
     if not columns and not all_columns:
         frame = frame[default_columns(frame)]

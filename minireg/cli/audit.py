@@ -60,9 +60,8 @@ def diff(
     model: str, old: str, new: str, registry: Path | None = None, json_out: bool = False
 ) -> None:
     """minireg diff: params, metrics with deltas, data, git commit, requirements, artifact."""
-    from minireg.domain.diff import diff_versions
 
-    result = diff_versions(open_registry(registry), model, old, new)
+    result = open_registry(registry).diff(model, old, new)
     if json_out:
         render.as_json(result.to_dict())
     else:

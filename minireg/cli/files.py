@@ -11,11 +11,9 @@ from minireg.service.registry import open_registry
 
 def convert(to: str, registry: Path | None = None, commit: bool | None = None) -> None:
     """minireg convert: switch the ledger between ledger.csv and ledger.xlsx."""
-    from minireg.service import spreadsheet
-
     reg = open_registry(registry)
     with committing(reg, commit):
-        done = spreadsheet.convert(reg, to)
+        done = reg.convert(to)
     count = render.plural(done.versions, "version")
     if done.old == done.new and not done.removed:
         render.message(f"The ledger is already {done.new}; rewrote it ({count}).")
@@ -26,17 +24,13 @@ def convert(to: str, registry: Path | None = None, commit: bool | None = None) -
 
 def export_xlsx(out: Path, registry: Path | None = None) -> None:
     """minireg export xlsx: the ledger and the audit trail as a workbook."""
-    from minireg.service import spreadsheet
-
-    count = spreadsheet.export_xlsx(open_registry(registry), out)
+    count = open_registry(registry).export_xlsx(out)
     render.message(f"Wrote {out} ({render.plural(count, 'version')}).")
 
 
 def export_csv(out: Path, excel: bool = False, registry: Path | None = None) -> None:
     """minireg export csv: the ledger as CSV; with --excel, safe to open in Excel."""
-    from minireg.service import spreadsheet
-
-    count = spreadsheet.export_csv(open_registry(registry), out, excel)
+    count = open_registry(registry).export_csv(out, excel=excel)
     safe = ", safe for Excel" if excel else ""
     render.message(f"Wrote {out} ({render.plural(count, 'version')}{safe}).")
 

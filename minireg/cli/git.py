@@ -25,9 +25,7 @@ def committing(reg: Registry, commit: bool | None) -> Iterator[None]:
     if not (reg.config.commit if commit is None else commit):
         yield
         return
-    from minireg.adapters.git.commit import committing as git_committing
-
-    with git_committing(reg, True) as outcome:
+    with reg.committing(True) as outcome:
         yield
     if outcome.sha:
         render.message(f"Committed {outcome.sha[:12]}: {outcome.subject}")
@@ -73,9 +71,8 @@ def gc(
     commit: bool | None = None,
 ) -> None:
     """minireg gc: remove (or list) the objects no version references."""
-    from minireg.service.gc import collect_garbage
 
     reg = open_registry(registry)
     with committing(reg, False if dry_run else commit):
-        result = collect_garbage(reg, dry_run=dry_run, grace=grace)
+        result = reg.gc(dry_run=dry_run, grace=grace)
     render.garbage(result, grace, json_out)

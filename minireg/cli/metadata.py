@@ -36,7 +36,7 @@ def describe(
     """minireg describe: set a version's description."""
     reg = open_registry(registry)
     with committing(reg, commit):
-        change = reg.describe(model, version, text)
+        change = reg.set_description(model, version, text)
     render.message(change.message)
 
 
@@ -47,5 +47,5 @@ def tag(
     key, value = split_pair("tag", pair)
     reg = open_registry(registry)
     with committing(reg, commit):
-        change = reg.tag(model, version, key, value)
+        change = reg.set_tag(model, version, key, value)
     render.message(change.message)

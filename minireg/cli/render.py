@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from minireg.exporters.mlflow import ExportResult
     from minireg.loading import Resolved
     from minireg.service.gc import Collection
-    from minireg.service.registry import Promotion, Report, Snapshot
+    from minireg.service.results import Promotion, Report, Snapshot
     from minireg.storage.objects import Progress
 
 

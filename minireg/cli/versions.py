@@ -13,15 +13,16 @@ from pathlib import Path
 from minireg.cli import render
 from minireg.cli.git import committing
 from minireg.domain.uris import ModelURI, is_uri, parse_uri
-from minireg.domain.values import metrics_from, params_from, parse_version, tags_from
+from minireg.domain.values import parse_version, tags_from
 from minireg.errors import InvalidInput
+from minireg.service.inputs import metrics_from, params_from
 from minireg.service.registry import init_registry, open_registry
 
 
 def init(registry: Path | None = None) -> None:
     """minireg init: create a registry, or say that one is there."""
-    reg, created = init_registry(registry)
-    if created:
+    reg = init_registry(registry)
+    if reg.created:
         render.message(f"Created a minireg registry at {reg.root}.")
     else:
         render.message(f"A minireg registry already exists at {reg.root}; nothing changed.")
@@ -93,9 +94,9 @@ def list_(
         else:
             render.versions(records)
         return
-    from minireg.adapters.query import run_list  # pandas, only for a query
 
-    headers, rows = run_list(reg, model, where, sort, columns, all_columns=json_out)
+    found = reg.query(model, where=where, sort=sort, columns=columns, all_columns=json_out)
+    headers, rows = found.columns, found.rows
     if json_out:
         render.as_json(rows)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from minireg.domain.records import GENESIS, Event
@@ -31,6 +32,8 @@ class Trail:
     lines: list[str]
     tail: str = ""
     tail_is_event: bool = False
+    digest: str = ""
+    """The sha256 of the file's bytes as read: the key of every cache entry about them."""
 
     @property
     def torn(self) -> bool:
@@ -40,13 +43,14 @@ class Trail:
 
 def split_trail(data: bytes) -> Trail:
     """Split the bytes of ``events.jsonl`` into its event lines; see :class:`Trail`."""
+    digest = hashlib.sha256(data).hexdigest()
     text = data.decode("utf-8", errors="replace")
     pieces = text.split("\n")
     lines = [line for line in pieces[:-1] if line != ""]
     tail = pieces[-1]
     if tail and is_complete_event(tail):
-        return Trail([*lines, tail], tail, True)
-    return Trail(lines, tail, False)
+        return Trail([*lines, tail], tail, True, digest)
+    return Trail(lines, tail, False, digest)
 
 
 def parse_events(lines: list[str]) -> tuple[list[Event], list[str]]:

@@ -1,21 +1,17 @@
 """What changed between two versions of a model: params, metrics, data, code, requirements.
 
-The comparison itself is pure (:func:`diff_records`, :func:`parse_requirements`,
-:func:`compare_requirements`); :func:`diff_versions` reads the two records and
-their requirements objects from a registry.
+Pure: :func:`diff_records` compares two records and their requirements text
+(``Registry.diff`` reads them from the registry).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from minireg.domain.ledger import FIXED_COLUMNS
 from minireg.domain.records import VersionRecord
-
-if TYPE_CHECKING:
-    from minireg.service.registry import Registry
 
 # Fields shown side by side: the ledger's fixed columns between the version's
 # identity (model, version) and its approval (approved_by, approved_at), in order.
@@ -153,37 +149,13 @@ def diff_records(
             parse_requirements(old_requirements), parse_requirements(new_requirements)
         )
     else:
-        note = "the requirements of one version are not available"
-    return VersionDiff(old.model, old, new, reqs, note)
-
-
-def _requirements_text(reg: Registry, rec: VersionRecord) -> str | None:
-    if not rec.requirements_sha256:
-        return None
-    try:
-        return (
-            reg.storage.object_path(rec.requirements_sha256)
-            .read_bytes()
-            .decode("utf-8", errors="replace")
-        )
-    except OSError:
-        return None
-
-
-def diff_versions(reg: Registry, model: str, old: int | str, new: int | str) -> VersionDiff:
-    """Compare versions ``old`` and ``new`` of ``model`` in ``reg``.
-
-    Raises:
-        InvalidInput: a version is not a positive whole number.
-        NotFound: the model or a version does not exist.
-    """
-    a, b = reg.get(model, old), reg.get(model, new)
-    result = diff_records(a, b, _requirements_text(reg, a), _requirements_text(reg, b))
-    if result.requirements is None:
-        missing = [str(rec.version) for rec in (a, b) if _requirements_text(reg, rec) is None]
+        missing = [
+            str(rec.version)
+            for rec, text in ((old, old_requirements), (new, new_requirements))
+            if text is None
+        ]
         note = (
             f"the requirements of version {' and '.join(missing)} are not recorded or "
             "their object is missing from objects/"
         )
-        return VersionDiff(result.model, a, b, None, note)
-    return result
+    return VersionDiff(old.model, old, new, reqs, note)

@@ -1,4 +1,4 @@
-"""Turning user input (k=v pairs, JSON files, dates) into checked values. Shared by CLI and API."""
+"""Turning user input (k=v pairs, mappings, dates, version numbers) into checked values. Pure."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from minireg.domain.names import check_key, check_text
@@ -47,27 +46,11 @@ def as_param(key: str, value: Any) -> str:
     return check_text(f"param {key!r}", text)
 
 
-def read_json_mapping(kind: str, path: Path) -> dict[str, Any]:
-    """Read a JSON object from ``path`` (a metrics or params file)."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InvalidInput(f"The {kind} file {path} does not exist.") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"The {kind} file {path} is not readable JSON ({exc}).") from exc
-    if not isinstance(raw, dict):
-        raise InvalidInput(f"The {kind} file {path} must hold a JSON object of name: value.")
-    return raw
-
-
 def metrics_from(
-    pairs: Iterable[str] = (), file: Path | None = None, given: Mapping[str, Any] | None = None
+    pairs: Iterable[str] = (), given: Mapping[str, Any] | None = None
 ) -> dict[str, float]:
-    """Metrics from a JSON file, a mapping and ``k=v`` pairs (later ones win)."""
-    raw: dict[str, Any] = {}
-    if file is not None:
-        raw.update(read_json_mapping("metrics", file))
-    raw.update(given or {})
+    """Metrics from a mapping and ``k=v`` pairs (later ones win), checked."""
+    raw: dict[str, Any] = dict(given or {})
     for pair in pairs:
         key, value = split_pair("metric", pair)
         raw[key] = value
@@ -75,13 +58,10 @@ def metrics_from(
 
 
 def params_from(
-    pairs: Iterable[str] = (), file: Path | None = None, given: Mapping[str, Any] | None = None
+    pairs: Iterable[str] = (), given: Mapping[str, Any] | None = None
 ) -> dict[str, str]:
-    """Params from a JSON file, a mapping and ``k=v`` pairs (later ones win)."""
-    raw: dict[str, Any] = {}
-    if file is not None:
-        raw.update(read_json_mapping("params", file))
-    raw.update(given or {})
+    """Params from a mapping and ``k=v`` pairs (later ones win), as text."""
+    raw: dict[str, Any] = dict(given or {})
     for pair in pairs:
         key, value = split_pair("param", pair)
         raw[key] = value

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
+from minireg.domain.flavors import PICKLE_FLAVORS, SERIALIZATIONS
 from minireg.domain.names import check_model_name
 from minireg.domain.records import VersionRecord
 from minireg.domain.uris import ModelURI, parse_uri
@@ -38,8 +39,6 @@ log = logging.getLogger("minireg")
 RegistryLike = Union[Registry, Path, str, None]
 """A :class:`Registry`, a registry folder, or None for the one found from the current folder."""
 
-PICKLE_FLAVORS = ("joblib", "pickle")
-SERIALIZATIONS = {"joblib": "model.joblib", "skops": "model.skops"}
 _CHUNK = 1 << 20
 
 
@@ -115,7 +114,7 @@ def _mismatch(rec: VersionRecord, found: str, where: Path | str) -> IntegrityErr
 
 def _check_dir(reg: Registry, rec: VersionRecord, path: Path) -> None:
     """Re-hash every stored file of a folder artifact, then the files actually handed out."""
-    problems = reg.storage.objects.check(rec.artifact_sha256, True)
+    problems = reg.check_artifact(rec)
     if problems:
         raise IntegrityError(
             f"The artifact of {rec.model} version {rec.version} does not match its recorded "
@@ -354,10 +353,9 @@ def checkout(
     """
     reg = _registry(registry)
     rec = reg.resolve(_parse(uri))
-    objects = reg.storage.objects
     target = Path(dest)
     if rec.is_dir:
-        problems = objects.check(rec.artifact_sha256, True)
+        problems = reg.check_artifact(rec)
         if problems:
             raise IntegrityError(
                 f"The artifact of {rec.model} version {rec.version} does not match its recorded "
@@ -365,7 +363,7 @@ def checkout(
                 "run `minireg verify`.",
                 problems,
             )
-        entries = objects.read_manifest(rec.artifact_sha256)
+        entries = reg.manifest(rec)
         if target.exists() and not target.is_dir():
             raise InvalidInput(f"{target} is a file; a folder artifact needs a folder.")
         if target.is_dir() and any(target.iterdir()) and not force:
@@ -383,7 +381,7 @@ def checkout(
                 out.parent.mkdir(parents=True, exist_ok=True)
                 digest = str(entry["sha256"])
                 what = f"{rel} of {rec.model} version {rec.version}"
-                _copy_checked(objects.path(digest), out, digest, what)
+                _copy_checked(reg.object_path(digest), out, digest, what)
             if target.is_dir():
                 # Into an existing folder (empty, or with --force): file by file.
                 for rel, file in _files(staging):
@@ -429,9 +427,6 @@ class Loaded:
     model: Any
 
 
-_Stamp = tuple[int, int, int]
-
-
 class ModelHandle:
     """The model a URI names right now, reloaded once when a promotion moves it.
 
@@ -463,24 +458,16 @@ class ModelHandle:
         self.registry = _registry(registry)
         self.error: Exception | None = None
         self._trusted = tuple(trusted or ())
-        self._events = self.registry.storage.events_path
         self._lock = threading.Lock()
-        self._seen: _Stamp | None = None
+        self._seen: object = None
         self._loads = 0
-        stamp = self._stamp()
+        _, stamp = self.registry.changed_since(None)
         rec = self.registry.resolve(self.uri)
         self._current = Loaded(rec, _deserialize(self.registry, rec, self._trusted))
         self._loads = 1
         self._seen = stamp
 
-    def _stamp(self) -> _Stamp | None:
-        try:
-            st = os.stat(self._events)
-        except FileNotFoundError:
-            return None
-        return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-    def _refresh(self, stamp: _Stamp | None) -> None:
+    def _refresh(self, stamp: object) -> None:
         current = self._current
         try:
             rec = self.registry.resolve(self.uri)
@@ -514,8 +501,8 @@ class ModelHandle:
 
     def current(self) -> Loaded:
         """The current model and its record, after the cheap check for a change."""
-        stamp = self._stamp()
-        if stamp != self._seen:
+        changed, stamp = self.registry.changed_since(self._seen)
+        if changed:
             with self._lock:
                 # Another thread may have reloaded while this one waited.
                 if stamp != self._seen:

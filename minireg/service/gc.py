@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
-from minireg.domain.chain import parse_events
 from minireg.domain.records import Event
 from minireg.domain.state import fold
 from minireg.errors import IntegrityError, NotFound
-
-if TYPE_CHECKING:
-    from minireg.service.registry import Registry
+from minireg.storage.objects import ObjectStore
 
 DEFAULT_GRACE = 3600.0
 """Seconds an unreferenced object is kept. ``register`` stores objects before it takes
@@ -42,7 +39,7 @@ class Collection:
         }
 
 
-def referenced(reg: Registry, events: list[Event]) -> set[str]:
+def referenced(objects: ObjectStore, events: list[Event]) -> set[str]:
     """Every object a version needs: artifacts, folder manifests and their files, requirements.
 
     Register events count even for versions a later event dropped, so gc never
@@ -68,7 +65,7 @@ def referenced(reg: Registry, events: list[Event]) -> set[str]:
             folders.add(rec.artifact_sha256)
     for digest in sorted(folders - {""}):
         try:
-            entries = reg.storage.objects.read_manifest(digest)
+            entries = objects.read_manifest(digest)
         except NotFound as exc:
             raise IntegrityError(
                 f"The manifest {digest} of a folder artifact is missing, so gc cannot tell "
@@ -78,55 +75,33 @@ def referenced(reg: Registry, events: list[Event]) -> set[str]:
     return needed
 
 
-def collect_garbage(
-    reg: Registry,
-    *,
-    dry_run: bool = False,
-    grace: float = DEFAULT_GRACE,
-    now: float | None = None,
+def sweep(
+    objects: ObjectStore, needed: set[str], *, dry_run: bool, grace: float, now: datetime
 ) -> Collection:
-    """List (``dry_run``) or remove the objects no version references, under the lock.
+    """List (``dry_run``) or remove the stored objects not in ``needed``; call under the lock.
 
     Objects modified less than ``grace`` seconds before ``now`` are kept: a
     ``register`` in flight stores its objects before it takes the lock.
-
-    Raises:
-        IntegrityError: the events do not check out (gc would guess); run ``minireg verify``.
     """
-    moment = time.time() if now is None else now
+    moment = now.timestamp()
     result = Collection(dry_run=dry_run)
-    store = reg.storage.objects
-    with reg.storage.lock():
-        events, problems = parse_events(reg.storage.read_event_lines())
-        if problems:
-            raise IntegrityError(
-                "events.jsonl does not check out, so gc cannot tell which objects are "
-                "needed; fix what `minireg verify` reports first.",
-                problems,
-            )
-        needed = referenced(reg, events)
-        for digest in store.all_digests():
-            if digest in needed:
-                continue
-            path = store.path(digest)
-            try:
-                stat = path.stat()
-            except FileNotFoundError:
-                continue
-            if moment - stat.st_mtime < grace:
-                result.young.append(digest)
-                continue
-            result.unreferenced.append(digest)
-            result.bytes += stat.st_size
-            if dry_run:
-                continue
-            path.unlink()
-            result.removed.append(digest)
-            with contextlib.suppress(OSError):
-                path.parent.rmdir()  # only succeeds when the shard folder is empty
-        if result.removed and reg.after_write is not None:
-            head = events[-1] if events else None
-            reg.after_write(
-                [], head, f"minireg: gc removed {len(result.removed)} unreferenced objects"
-            )
+    for digest in objects.all_digests():
+        if digest in needed:
+            continue
+        path = objects.path(digest)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            continue
+        if moment - stat.st_mtime < grace:
+            result.young.append(digest)
+            continue
+        result.unreferenced.append(digest)
+        result.bytes += stat.st_size
+        if dry_run:
+            continue
+        path.unlink()
+        result.removed.append(digest)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # only succeeds when the shard folder is empty
     return result

@@ -1,183 +1,73 @@
-"""The service behind the API and the CLI: one locked operation per verb."""
+"""The service behind the API and the CLI: :class:`Registry`, one public method per verb.
+
+Reads fold the events through the one read cache (:mod:`minireg.storage.cache`);
+every write goes through the one write path (:mod:`minireg.service.writer`),
+whose decisions are pure (:mod:`minireg.domain.decisions`). Collaborators are
+passed in, never reached into: other modules see a Registry only through the
+methods below.
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minireg._version import __version__
-from minireg.domain import ledger as ledger_view
-from minireg.domain.chain import Trail, parse_events
-from minireg.domain.config import DEFAULT_TOML, Config, parse_config
-from minireg.domain.names import check_alias, check_key, check_model_name, check_text
-from minireg.domain.policies import Check, Proposal, evaluate
-from minireg.domain.records import Draft, Event, VersionRecord, chain
-from minireg.domain.state import State, apply, fold
+from minireg.domain import decisions
+from minireg.domain.config import Config
+from minireg.domain.diff import VersionDiff, diff_records
+from minireg.domain.history import select_events, state_at
+from minireg.domain.names import check_alias, check_key, check_text
+from minireg.domain.records import Draft, Event, VersionRecord
+from minireg.domain.state import State
 from minireg.domain.uris import ModelURI, parse_uri
 from minireg.domain.values import parse_moment, parse_version, utc_text
-from minireg.errors import IntegrityError, InvalidInput, NotFound, Refused, local_io
-from minireg.storage.atomic import atomic_write
-from minireg.storage.files import (
-    CONFIG_NAME,
-    CSV_NAME,
-    EVENTS_NAME,
-    XLSX_NAME,
-    FileStorage,
-)
-from minireg.storage.lock import LOCK_NAME, lock_timeout
-from minireg.storage.objects import Progress, hash_path
+from minireg.errors import IntegrityError, NotFound
+from minireg.service.registration import Inputs, prepare
+from minireg.service.results import Change, Conversion, Promotion, Query, Report, Snapshot
+from minireg.service.writer import Decide, Writer
+from minireg.storage import Storage
+from minireg.storage.cache import Memo
+from minireg.storage.files import FileStorage
+from minireg.storage.layout import create_files, is_registry, locate, read_config
+from minireg.storage.lock import lock_timeout
+from minireg.storage.objects import Progress
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from minireg.adapters.git.commit import CommitOutcome
+    from minireg.service.gc import Collection
+
 log = logging.getLogger("minireg")
 
-TOOL = f"minireg {__version__}"
-DEFAULT_DIR = "registry"
-FLAVORS = ("joblib", "pickle", "skops", "onnx", "file", "dir")
-_EXT_FLAVORS = {
-    ".joblib": "joblib",
-    ".pkl": "pickle",
-    ".pickle": "pickle",
-    ".skops": "skops",
-    ".onnx": "onnx",
-}
-GITIGNORE = f"""\
-# minireg: the lock file, temporary files and the folder-artifact cache are not history.
-{LOCK_NAME}
-.tmp-*
-objects/.tmp-*
-.cache/
-"""
-GITATTRIBUTES = f"""\
-# minireg: keep the ledger and the audit trail one line per record, LF everywhere.
-{CSV_NAME} text eol=lf
-{EVENTS_NAME} text eol=lf
-# minireg: merge both branches' events (and rebuild the ledger) with the minireg merge
-# driver; each clone installs it once with `minireg install-merge-driver`.
-{CSV_NAME} merge=minireg
-{EVENTS_NAME} merge=minireg
-"""
-
 Clock = Callable[[], datetime]
-AfterWrite = Callable[[list[Event], "Event | None", str], None]
-"""Called under the lock after a write with (new events, audit head, message or "")."""
 
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def detect_flavor(artifact: Path) -> str:
-    """The flavor of an artifact from its kind and extension."""
-    if artifact.is_dir():
-        return "dir"
-    return _EXT_FLAVORS.get(artifact.suffix.lower(), "file")
+def init_registry(path: Path | str | None = None) -> Registry:
+    """Create a registry (or open the existing one, left exactly as it is).
 
+    ``Registry.created`` says whether it was made now.
 
-def _installed(folder: Path) -> list[tuple[str, str]]:
-    """(name, version) of the distributions installed in one ``sys.path`` folder.
-
-    A ``NAME-VERSION.dist-info`` folder name carries both (wheels write them
-    normalised), so the metadata file is read only for other forms (egg-info):
-    parsing every METADATA file made a ``register`` about 100 ms slower.
-    """
-    from importlib.metadata import Distribution
-
-    found: list[tuple[str, str]] = []
-    try:
-        entries = os.listdir(folder)
-    except OSError:
-        return found
-    for entry in entries:
-        if entry.endswith(".dist-info"):
-            name, sep, version = entry[: -len(".dist-info")].partition("-")
-            if name and sep and version and "-" not in version:
-                found.append((name, version))
-                continue
-        elif not entry.endswith(".egg-info"):
-            continue
-        dist = Distribution.at(folder / entry)
-        meta_name = dist.metadata["Name"] if dist.metadata else None
-        if meta_name:
-            found.append((meta_name, dist.version))
-    return found
-
-
-def environment_requirements() -> bytes:
-    """The installed distributions of this environment, ``name==version`` per line, sorted.
-
-    The first of several installs of one name on ``sys.path`` wins, as for imports.
-    """
-    seen: dict[str, str] = {}
-    for entry in sys.path:
-        for name, version in _installed(Path(entry or ".")):
-            seen.setdefault(name.lower().replace("_", "-"), version)
-    return "".join(f"{name}=={version}\n" for name, version in sorted(seen.items())).encode()
-
-
-def locate(path: Path | str | None = None, *, cwd: Path | None = None) -> Path:
-    """The registry folder: ``path``, else ``MINIREG_REGISTRY``, else the nearest ``registry/``.
-
-    The search walks up from ``cwd`` and stops at the git root. Without one it
-    answers ``registry/`` at the git root (or ``cwd``), which may not exist yet.
-    """
-    if path is not None and str(path) != "":
-        return Path(path)
-    env = os.environ.get("MINIREG_REGISTRY", "")
-    if env:
-        return Path(env)
-    here = (cwd or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / DEFAULT_DIR
-        if (candidate / CONFIG_NAME).is_file():
-            return candidate
-        if (folder / ".git").exists():
-            return candidate
-    return here / DEFAULT_DIR
-
-
-def _read_config(root: Path) -> Config:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # Python 3.10
-        import tomli as tomllib
-    try:
-        raw = tomllib.loads((root / CONFIG_NAME).read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{root / CONFIG_NAME} is not valid TOML ({exc}).") from exc
-    return parse_config(raw)
-
-
-def init_registry(path: Path | str | None = None) -> tuple[Registry, bool]:
-    """Create a registry (or find the existing one); return it and whether it was created.
-
-    An existing registry is left exactly as it is.
+    Raises:
+        InvalidInput: the path exists and is not a folder.
+        LocalIOError: the folder cannot be written.
     """
     root = locate(path)
-    if (root / CONFIG_NAME).is_file():
-        return open_registry(root), False
-    if root.exists() and not root.is_dir():
-        raise InvalidInput(f"{root} exists and is not a folder; choose another --registry.")
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "objects").mkdir(exist_ok=True)
-    for name, text in (
-        (".gitignore", GITIGNORE),
-        (".gitattributes", GITATTRIBUTES),
-        (EVENTS_NAME, ""),
-        (CSV_NAME, ledger_view.render_csv([]).decode()),
-    ):
-        if not (root / name).exists():
-            atomic_write(root / name, text.encode())
-    # The settings go last: their presence is what marks a complete registry.
-    atomic_write(root / CONFIG_NAME, DEFAULT_TOML.encode())
-    return open_registry(root), True
+    if is_registry(root):
+        return open_registry(root)
+    create_files(root)
+    reg = open_registry(root)
+    reg.created = True
+    return reg
 
 
 def open_registry(path: Path | str | None = None) -> Registry:
@@ -188,135 +78,37 @@ def open_registry(path: Path | str | None = None) -> Registry:
         InvalidInput: its ``minireg.toml`` is not valid.
     """
     root = locate(path)
-    if not (root / CONFIG_NAME).is_file():
+    if not is_registry(root):
         raise NotFound(f"No minireg registry at {root}; create one with `minireg init`.")
-    return Registry(root, _read_config(root))
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """What a promotion did (or, in a dry run, would do)."""
-
-    model: str
-    version: int
-    from_stage: str
-    to_stage: str
-    changed: bool
-    archived: list[int]
-    checks: list[Check]
-    events: list[Event]
-    dry_run: bool = False
-
-    @property
-    def allowed(self) -> bool:
-        """True when every check passed."""
-        return all(check.passed for check in self.checks)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data with stable keys, for ``--json``."""
-        return {
-            "model": self.model,
-            "version": self.version,
-            "from": self.from_stage,
-            "to": self.to_stage,
-            "changed": self.changed,
-            "allowed": self.allowed,
-            "archived": self.archived,
-            "dry_run": self.dry_run,
-            "checks": [c.to_dict() for c in self.checks],
-            "events": [e.to_dict() for e in self.events],
-        }
-
-
-@dataclass(frozen=True)
-class Change:
-    """What a small verb (alias, describe, tag) wrote: its events, or none for a no-op."""
-
-    events: list[Event]
-    message: str
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.events)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Which version held each stage and alias of a model at one moment."""
-
-    model: str
-    at: str
-    stages: dict[str, list[int]]
-    aliases: dict[str, int]
-    versions: list[int]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "at": self.at,
-            "stages": self.stages,
-            "aliases": self.aliases,
-            "versions": self.versions,
-        }
-
-
-@dataclass
-class Report:
-    """What ``verify`` found: every problem, grouped by where it lives."""
-
-    events: int = 0
-    versions: int = 0
-    objects: int = 0
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    """What is worth knowing but not wrong (a trimmed final newline, a torn last write)."""
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain data with stable keys, for ``--json``."""
-        return {
-            "ok": self.ok,
-            "events": self.events,
-            "versions": self.versions,
-            "objects": self.objects,
-            "problems": list(self.problems),
-            "notes": list(self.notes),
-        }
-
-
-def _tail_notes(trail: Trail) -> list[str]:
-    if trail.tail_is_event:
-        return [
-            f"{EVENTS_NAME}: the last event lacks its final newline (trimmed by an editor or "
-            "a tool?); it is a complete event and counts, and the next write adds the newline"
-        ]
-    if trail.torn:
-        return [
-            f"{EVENTS_NAME}: it ends in an unfinished line (a write cut short by a crash); "
-            "that write was never acknowledged, and the next write removes it"
-        ]
-    return []
+    return Registry(root, read_config(root))
 
 
 class Registry:
-    """One registry folder. Reads fold the events; each write is one locked operation."""
+    """One registry folder. Safe to share between threads.
 
-    def __init__(self, root: Path, config: Config) -> None:
+    Example:
+        >>> reg = minireg.open_registry()
+        >>> v = reg.register("churn", "model.joblib", metrics={"auc_roc": 0.91})
+        >>> reg.promote("churn", v.version, "Staging")
+    """
+
+    def __init__(self, root: Path, config: Config, *, storage: Storage | None = None) -> None:
         self.root = root
-        self.config = config
-        self.storage = FileStorage(root, config.format, lock_timeout(config.lock_timeout))
+        self._config = config
+        timeout = lock_timeout(config.lock_timeout)
+        self.storage: Storage = storage or FileStorage(root, config.format, timeout)
         self.clock: Clock = _utc_now
-        # Set by the git adapter: commits the written files before the lock is let go.
-        self.after_write: AfterWrite | None = None
-        # resolve()'s cache: the folded state and per-model version lists, keyed by a stat
-        # of events.jsonl, so a serving process re-reads the trail only after a write.
-        self._read_cache: tuple[tuple[int, int, int], State, dict[str, list[VersionRecord]]]
-        self._read_cache = ((-1, -1, -1), State(), {})
+        self.created = False
+        """True when :func:`init_registry` made this registry just now."""
+        self._writer = Writer(self.storage, config, self._parse_events)
+        self._memo = Memo()
 
-    # -- reading -------------------------------------------------------------
+    @property
+    def config(self) -> Config:
+        """The settings from ``minireg.toml`` (read-only; ``convert`` returns a new Registry)."""
+        return self._config
+
+    # -- reading -------------------------------------------------------------------
 
     def events(self) -> list[Event]:
         """The audit trail, in order (unchecked; :meth:`verify` checks it).
@@ -344,13 +136,9 @@ class Registry:
         return events
 
     def state(self) -> State:
-        """The current state: every version and alias (from the state cache when it matches)."""
-        from minireg.storage.state_cache import cached_state
-
-        lines = self.storage.read_event_lines()
-        return cached_state(
-            lines, self.storage.cache, self.config.initial_stage, self._parse_events
-        )
+        """The current state: every version and alias (from the read cache when it matches)."""
+        trail = self.storage.read_trail()
+        return self.storage.state(trail, self.config.initial_stage, self._parse_events)
 
     def versions(self, model: str | None = None) -> list[VersionRecord]:
         """Every version (of ``model`` if given), in ledger order.
@@ -363,50 +151,31 @@ class Registry:
             return state.records()
         found = state.of_model(model)
         if not found:
-            raise self._no_model(model)
+            raise decisions.no_model(model)
         return found
 
     def get(self, model: str, version: int | str) -> VersionRecord:
         """One version. Raises NotFound for an unknown model or version."""
-        return self._find(self.state(), model, parse_version(version))
-
-    def _cached_read(self) -> tuple[State, dict[str, list[VersionRecord]]]:
-        """The folded state for read-only use, folded again only when events.jsonl changed.
-
-        The key is the file's (inode, size, mtime_ns): an append grows it, an atomic
-        rewrite or a git checkout replaces the inode. The stat comes before the read, so
-        a write racing the read costs one extra fold later, never a stale answer.
-        """
-        try:
-            st = os.stat(self.storage.events_path)
-            key = (st.st_ino, st.st_size, st.st_mtime_ns)
-        except FileNotFoundError:
-            key = (-1, -1, -1)
-        cached_key, state, by_model = self._read_cache
-        if key != cached_key or key[0] == -1:
-            state, by_model = self.state(), {}
-            self._read_cache = (key, state, by_model)
-        return state, by_model
+        return decisions.find(self.state(), model, parse_version(version))
 
     def resolve(self, uri: str | ModelURI) -> VersionRecord:
         """The version a ``models:/`` URI names (a stage gives its highest version, as MLflow).
 
-        A warm call costs one stat of events.jsonl: the folded state is cached until the
-        file changes.
+        A warm call costs one stat of events.jsonl (see :mod:`minireg.storage.cache`).
 
         Raises:
             InvalidInput: the URI is malformed.
             NotFound: the model, version, stage or alias does not exist.
         """
         parsed = parse_uri(uri) if isinstance(uri, str) else uri
-        state, by_model = self._cached_read()
+        state, by_model = self._memo.get(self.storage.events_path, self.state)
         found = by_model.get(parsed.model)
         if found is None:
             found = by_model[parsed.model] = state.of_model(parsed.model)
         if not found:
-            raise self._no_model(parsed.model)
+            raise decisions.no_model(parsed.model)
         if parsed.version is not None:
-            return self._find(state, parsed.model, parsed.version)
+            return decisions.find(state, parsed.model, parsed.version)
         if parsed.latest:
             return found[-1]
         if parsed.alias is not None:
@@ -415,11 +184,19 @@ class Registry:
                 raise NotFound(f"Model {parsed.model} has no alias @{parsed.alias}.")
             return state.versions[(parsed.model, number)]
         assert parsed.stage is not None
-        stage = self._stage(parsed.stage)
+        stage = decisions.stage_of(self.config, parsed.stage)
         highest = next((rec for rec in reversed(found) if rec.stage == stage), None)
         if highest is None:
             raise NotFound(f"No version of {parsed.model} is in {stage}.")
         return highest
+
+    def changed_since(self, token: object) -> tuple[bool, object]:
+        """Whether the trail changed since ``token`` (from an earlier call), and a new token.
+
+        One ``stat``: what :class:`minireg.ModelHandle` asks on every ``get``.
+        """
+        key = Memo.key(self.storage.events_path)
+        return key != token, key
 
     def artifact_path(self, rec: VersionRecord) -> Path:
         """The local path of a version's artifact (a folder's files appear under ``.cache/``)."""
@@ -433,6 +210,25 @@ class Registry:
             )
         return path
 
+    def object_path(self, digest: str) -> Path:
+        """Where the object ``digest`` is stored (it may be missing)."""
+        return self.storage.object_path(digest)
+
+    def manifest(self, rec: VersionRecord) -> list[dict[str, Any]]:
+        """The files of a folder artifact: entries with ``path``, ``sha256`` and ``bytes``."""
+        return self.storage.objects.read_manifest(rec.artifact_sha256)
+
+    def check_artifact(self, rec: VersionRecord) -> list[str]:
+        """Re-hash a version's artifact (every file of a folder); the problems found."""
+        return self.storage.objects.check(rec.artifact_sha256, rec.is_dir)
+
+    def requirements(self, rec: VersionRecord) -> str | None:
+        """The pinned requirements recorded with ``rec``, None if not recorded or missing."""
+        if not rec.requirements_sha256:
+            return None
+        data = self.storage.read_object(rec.requirements_sha256)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
     def history(
         self, model: str | None = None, version: int | None = None, since: str | None = None
     ) -> list[Event]:
@@ -440,17 +236,8 @@ class Registry:
         after = parse_moment(since, "--since date") if since else None
         events = self.events()
         if model is not None and not any(e.model == model for e in events):
-            raise self._no_model(model)
-        found = []
-        for event in events:
-            if model is not None and event.model != model:
-                continue
-            if version is not None and event.version != version:
-                continue
-            if after is not None and parse_moment(event.time) < after:
-                continue
-            found.append(event)
-        return found
+            raise decisions.no_model(model)
+        return select_events(events, model, version, after)
 
     def snapshot(self, model: str, at: str | datetime) -> Snapshot:
         """Which version held each stage and alias of ``model`` at moment ``at``."""
@@ -459,13 +246,8 @@ class Registry:
             moment = moment.replace(tzinfo=timezone.utc)
         events = self.events()
         if not any(e.model == model for e in events):
-            raise self._no_model(model)
-        state = State(initial_stage=self.config.initial_stage)
-        # Skip later events rather than stop at the first: a trail merged from two git
-        # branches (or written with explicit times) need not be in time order.
-        for event in events:
-            if parse_moment(event.time) <= moment:
-                apply(state, event)
+            raise decisions.no_model(model)
+        state = state_at(events, moment, self.config.initial_stage)
         # Every configured stage, in configured order, so an empty one answers "nobody".
         stages: dict[str, list[int]] = {stage: [] for stage in self.config.stages}
         for rec in state.of_model(model):
@@ -478,22 +260,71 @@ class Registry:
             versions=[rec.version for rec in state.of_model(model)],
         )
 
+    def diff(self, model: str, old: int | str, new: int | str) -> VersionDiff:
+        """Compare versions ``old`` and ``new`` of ``model``: fields, metrics, params, requirements.
+
+        Raises:
+            InvalidInput: a version is not a positive whole number.
+            NotFound: the model or a version does not exist.
+        """
+        a, b = self.get(model, old), self.get(model, new)
+        return diff_records(a, b, self.requirements(a), self.requirements(b))
+
+    def query(
+        self,
+        model: str | None = None,
+        *,
+        where: str | None = None,
+        sort: str | None = None,
+        columns: str | None = None,
+        all_columns: bool = False,
+    ) -> Query:
+        """The versions a pandas query picks (``minireg list --where/--sort/--columns``).
+
+        Example:
+            >>> reg.query(where="`metric.auc_roc` > 0.9", sort="-created_at").rows
+        """
+        from minireg.adapters.query import run_list
+
+        cols, rows = run_list(
+            self.storage, self.config, model, where, sort, columns, all_columns=all_columns
+        )
+        return Query(cols, rows)
+
     def to_pandas(self) -> pd.DataFrame:
         """Every version as a typed DataFrame: datetimes (UTC), float metrics, int versions."""
         from minireg.adapters.query import versions_frame
 
-        return versions_frame(self)
+        return versions_frame(self.storage, self.config)
 
     def events_to_pandas(self) -> pd.DataFrame:
         """The audit trail as a DataFrame, one row per event."""
         from minireg.adapters.query import events_frame
 
-        return events_frame(self)
+        return events_frame(self.events())
 
-    # -- writing -------------------------------------------------------------
+    def verify(self, *, against_git: bool = False) -> Report:
+        """Check the hash chain, the ledger against the events, every object, version numbers.
 
-    def _now(self, now: datetime | None) -> str:
-        return utc_text(now or self.clock())
+        Unresolved git merge conflicts in the registry are problems too. With
+        ``against_git`` the audit head in the last minireg commit's trailer must
+        be in the events (which catches events cut off the end). Works on a
+        read-only checkout (``notes`` says it read without the lock).
+
+        Raises:
+            NotFound: ``against_git`` and no minireg commit is in the git history.
+        """
+        from minireg.service.verify import verify
+
+        return verify(self.storage, self.config, self.root, against_git=against_git)
+
+    # -- writing -------------------------------------------------------------------
+
+    def _write(
+        self, decide: Decide, *, actor: str | None, now: datetime | None
+    ) -> tuple[list[Event], State]:
+        who = self._actor(actor)
+        return self._writer.write(decide, actor=who, time=utc_text(now or self.clock()))
 
     def _actor(self, actor: str | None) -> str:
         if actor:
@@ -502,98 +333,33 @@ class Registry:
 
         return current_actor()
 
-    def _checked_state(self, lines: list[str]) -> State:
-        """The state of ``lines``, or IntegrityError if the trail does not check out.
+    @contextmanager
+    def committing(self, enabled: bool | None = None, message: str = "") -> Iterator[CommitOutcome]:
+        """Make one git commit of the registry files the writes inside this block change.
 
-        Writes build only on a sound trail: appending to a forked chain (after a
-        ``merge=union``, say) or to a trail with a version registered twice would
-        bury the problem under new events.
+        ``enabled`` None takes ``commit`` from ``minireg.toml``. Before anything is
+        written it refuses when other changes are already staged or git has no
+        author identity. The commit happens under the registry lock, right after
+        each write of this thread, so concurrent writers commit in turn. It never pushes.
+
+        Raises:
+            Refused: not in a git repository, changes already staged, or no git identity.
+
+        Example:
+            >>> with reg.committing(True) as outcome:
+            ...     reg.promote("churn", 7, "Production", approver="alice@corp")
+            >>> outcome.sha
         """
-        from minireg.storage.state_cache import cached_state
+        from minireg.adapters.git.commit import CommitOutcome, commit_hook
 
-        state = cached_state(
-            lines, self.storage.cache, self.config.initial_stage, self._parse_events
-        )
-        if state.anomalies:
-            raise IntegrityError(
-                f"The audit trail {self.storage.events_path} does not check out, so nothing "
-                f"was written ({state.anomalies[0]}); run `minireg verify`, then restore "
-                "events.jsonl from git or finish the merge with the minireg merge driver.",
-                list(state.anomalies),
-            )
-        return state
-
-    def _commit(
-        self, drafts_for: Callable[[State], list[Draft]], *, actor: str | None, now: datetime | None
-    ) -> tuple[list[Event], State]:
-        """The one write path: decide under the lock, append the events, then update the views.
-
-        The durable append to ``events.jsonl`` is the commit point. Before it a
-        failure leaves nothing visible (``LocalIOError`` with ``recorded=False``,
-        exit 9); after it the change stands, so a ledger or cache that cannot be
-        written only logs a warning (``minireg rebuild`` brings the ledger up to date).
-        """
-        who = self._actor(actor)
-        storage = self.storage
-        with storage.lock():
-            lines = storage.read_event_lines()
-            state = self._checked_state(lines)
-            drafts = drafts_for(state)
-            if not drafts:
-                return [], state
-            new = chain(drafts, head=state.head, time=self._now(now), actor=who, tool=TOOL)
-            ledger_before = self._vouched_ledger(new)
-            storage.append_events(new)  # the commit point
-            for event in new:
-                apply(state, event)
-            lines = [*lines, *(event.to_line() for event in new)]
-            self._update_views(lines, state, new, ledger_before)
-            if self.after_write is not None:
-                self.after_write(new, state.head, "")
-        return new, state
-
-    def _vouched_ledger(self, new: list[Event]) -> bytes | None:
-        """The CSV ledger's bytes when one registration can be inserted as a row.
-
-        Only when the ledger stamp vouches that ``ledger.csv`` is exactly the view
-        of the events before ``new``; the insert then gives the same bytes as a
-        full render, without rendering every row again.
-        """
-        if self.config.format != "csv" or len(new) != 1 or new[0].action != "register":
-            return None
-        from minireg.storage.stamp import trusted_ledger
-
-        storage = self.storage
-        return trusted_ledger(storage.cache, storage.events_path, storage.ledger_path)
-
-    def _update_views(
-        self, lines: list[str], state: State, new: list[Event], ledger_before: bytes | None
-    ) -> None:
-        """After the commit point: the state cache and the ledger; a failure is a warning."""
-        from minireg.storage.state_cache import save_state
-
-        save_state(lines, self.storage.cache, state)
-        try:
-            inserted = None
-            if ledger_before is not None:
-                from minireg.domain import ledger_append
-
-                plan = ledger_append.plan(ledger_before, new[0].model)
-                if plan is not None and plan.next_version == new[0].version:
-                    inserted = plan.insert(state.versions[(new[0].model, plan.next_version)])
-            if inserted is not None:
-                self.storage.write_ledger_bytes(inserted)
-            elif self.config.format == "xlsx":
-                self.storage.write_ledger(state.records(), self._parse_events(lines))
-            else:
-                self.storage.write_ledger(state.records(), [])
-        except OSError as exc:
-            log.warning(
-                "The change WAS recorded in the audit trail, but %s could not be written "
-                "(%s); it lags behind the events until `minireg rebuild` succeeds.",
-                self.storage.ledger_path,
-                exc.strerror or exc,
-            )
+        if not (self.config.commit if enabled is None else enabled):
+            yield CommitOutcome()
+            return
+        with (
+            commit_hook(self.root, self.storage, message) as (hook, outcome),
+            self._writer.hooked(hook),
+        ):
+            yield outcome
 
     def register(
         self,
@@ -627,93 +393,32 @@ class Registry:
 
         Raises:
             InvalidInput: a bad name, value or path. Nothing is written.
-            NotFound: the registry does not exist.
             RegistryBusy: the lock was not acquired in time.
+            LocalIOError: the disk failed; the message says whether it was recorded.
 
         Example:
             >>> reg = minireg.open_registry()
             >>> reg.register("churn", "model.joblib", metrics={"auc_roc": 0.91})
         """
-        # Check every input before anything touches the disk.
-        check_model_name(model)
-        from minireg.domain.values import metrics_from, params_from, tags_from
-
-        metric_values = metrics_from(given=metrics)
-        param_values = params_from(given=params)
-        tag_values = tags_from(given=tags)
-        check_text("description", description)
-        source = Path(artifact)
-        if source.is_symlink() and not source.exists():
-            raise InvalidInput(f"The artifact {source} is a broken symlink.")
-        if not source.exists():
-            raise InvalidInput(f"The artifact {source} does not exist.")
-        chosen = flavor or detect_flavor(source)
-        if chosen not in FLAVORS:
-            raise InvalidInput(f"Flavor {chosen!r} is not known; use one of {', '.join(FLAVORS)}.")
-        if chosen == "dir" and not source.is_dir():
-            raise InvalidInput(f"Flavor 'dir' needs a folder, but {source} is a file.")
-        if training_date:
-            parse_moment(training_date, "training date")
-            trained = training_date.strip()
-        else:
-            trained = utc_text(datetime.fromtimestamp(source.stat().st_mtime, timezone.utc))
-        data_sha = ""
-        if data is not None:
-            data_path = Path(data)
-            if not data_path.exists():
-                raise InvalidInput(f"The data path {data_path} does not exist.")
-            data_sha = hash_path(data_path)
-        req_bytes: bytes
-        if isinstance(requirements, bytes):
-            req_bytes = requirements
-        elif requirements is not None:
-            try:
-                req_bytes = Path(requirements).read_bytes()
-            except OSError as exc:
-                raise InvalidInput(
-                    f"The requirements file {requirements} is not readable."
-                ) from exc
-        else:
-            req_bytes = environment_requirements()
-
-        from minireg.adapters.git.info import describe
-
-        git = describe(Path(code_dir) if code_dir else Path.cwd(), exclude=self.root)
-        if git.note:
-            log.info(git.note)
+        inputs = Inputs(
+            model, Path(artifact), metrics, params, tags, data, training_date, description,
+            requirements, flavor, code_dir,
+        )  # fmt: skip
         who = self._actor(actor)
+        when = utc_text(now or self.clock())
+        body = prepare(
+            self.storage,
+            inputs,
+            initial_stage=self.config.initial_stage,
+            who=who,
+            when=when,
+            progress=progress,
+        )
 
-        # Objects go in before the lock: they are content-addressed, so a
-        # concurrent writer storing the same bytes is harmless, and a long copy
-        # does not hold up other writers.
-        with local_io(self.storage.objects.root, False, "store the artifact in"):
-            stored = self.storage.objects.put_path(source, progress)
-            req_sha = self.storage.put_object(req_bytes)
-        when = self._now(now)
-        body = {
-            "stage": self.config.initial_stage,
-            "created_at": when,
-            "registered_by": who,
-            "git_commit": git.commit,
-            "git_branch": git.branch,
-            "git_dirty": git.dirty,
-            "training_date": trained,
-            "data_sha256": data_sha,
-            "artifact": source.name + ("/" if stored.is_dir else ""),
-            "artifact_sha256": stored.sha256,
-            "artifact_bytes": stored.bytes,
-            "flavor": chosen,
-            "requirements_sha256": req_sha,
-            "description": description,
-            "metrics": metric_values,
-            "params": param_values,
-            "tags": tag_values,
-        }
-
-        def drafts(state: State) -> list[Draft]:
+        def decide(state: State) -> list[Draft]:
             return [Draft("register", model, state.next_version(model), body)]
 
-        new, state = self._commit(drafts, actor=who, now=now)
+        new, state = self._writer.write(decide, actor=who, time=when)
         version = new[0].version
         assert version is not None
         return state.versions[(model, version)]
@@ -731,7 +436,7 @@ class Registry:
         actor: str | None = None,
         now: datetime | None = None,
     ) -> Promotion:
-        """Move a version to ``stage`` if every policy check passes.
+        """Move a version to ``stage`` (MLflow's transition) if every policy check passes.
 
         With ``archive_existing`` the versions that held the stage move to the
         archive stage in the same locked operation, each as its own event.
@@ -746,9 +451,6 @@ class Registry:
                 raise nothing for failed checks (see ``Promotion.allowed``).
             actor, now: who and when (default: the configured actor, the clock).
 
-        Returns:
-            A :class:`Promotion`: its checks, the archived versions and the new events.
-
         Raises:
             InvalidInput: a bad version number, or a newline in approver or reason.
             NotFound: unknown model, version or stage.
@@ -759,79 +461,30 @@ class Registry:
             ...             reason="AUC 0.91 vs 0.88", archive_existing=True)
         """
         number = parse_version(version)
-        target = self._stage(stage)
+        target = decisions.stage_of(self.config, stage)
         # A blank approver is no approver: "--approver ' '" must not pass a policy.
         approver = check_text("approver", approver).strip()
         check_text("reason", reason)
-        result: list[Promotion] = []
+        plans: list[decisions.PromotionPlan] = []
 
-        def drafts(state: State) -> list[Draft]:
-            rec = self._find(state, model, number)
-            if rec.stage == target:
-                result.append(
-                    Promotion(model, number, rec.stage, target, False, [], [], [], dry_run)
-                )
-                return []
-            holders = [h for h in state.holders(model, target) if h.version != number]
-            proposal = Proposal(rec, target, approver, reason, archive_existing)
-            checks = evaluate(self.config, proposal, holders)
-            # Archiving into the archive stage itself would move versions nowhere.
-            moving = archive_existing and target != self.config.archive_stage
-            archived = [h.version for h in holders] if moving else []
-            result.append(
-                Promotion(model, number, rec.stage, target, True, archived, checks, [], dry_run)
-            )
-            failed = [c for c in checks if not c.passed]
-            if dry_run:
-                return []
-            if failed:
-                raise Refused(
-                    f"Promotion of {model} version {number} to {target} is refused: "
-                    + "; ".join(f"{c.name}: {c.detail}" for c in failed)
-                    + ".",
-                    [f"{c.name}: {c.detail}" for c in failed],
-                )
-            out = [
-                Draft(
-                    "transition",
-                    model,
-                    h.version,
-                    {"from": h.stage, "to": self.config.archive_stage, "archived_by": number},
-                    approver=approver,
-                    reason=f"archived by the promotion of version {number} to {target}",
-                )
-                for h in holders
-                if moving
-            ]
-            out.append(
-                Draft(
-                    "transition",
-                    model,
-                    number,
-                    {"from": rec.stage, "to": target},
-                    approver=approver,
-                    reason=reason,
-                )
-            )
-            return out
+        def decide(state: State) -> list[Draft]:
+            plan = decisions.plan_promotion(
+                state, self.config, model, number, target,
+                approver=approver, reason=reason, archive_existing=archive_existing,
+            )  # fmt: skip
+            plans.append(plan)
+            if plan.failed and not dry_run:
+                raise plan.refusal()
+            return [] if dry_run else plan.drafts
 
-        if dry_run:
-            # A dry run decides without the lock: it writes nothing.
-            drafts(self.state())
-            return result[0]
-        new, _ = self._commit(drafts, actor=actor, now=now)
-        done = result[0]
-        return Promotion(
-            done.model,
-            done.version,
-            done.from_stage,
-            done.to_stage,
-            done.changed,
-            done.archived,
-            done.checks,
-            new,
-            False,
-        )
+        if dry_run:  # decides without the lock: it writes nothing
+            decide(self.state())
+            return Promotion.of(plans[-1], [], dry_run=True)
+        new, _ = self._write(decide, actor=actor, now=now)
+        return Promotion.of(plans[-1], new)
+
+    # MLflow's word for the same verb.
+    transition_model_version_stage = promote
 
     def set_alias(
         self,
@@ -845,15 +498,9 @@ class Registry:
         """Point ``@alias`` of ``model`` at ``version`` (moving it if another version had it)."""
         check_alias(alias)
         number = parse_version(version)
-
-        def drafts(state: State) -> list[Draft]:
-            self._find(state, model, number)
-            old = state.aliases.get(model, {}).get(alias)
-            if old == number:
-                return []
-            return [Draft("alias_set", model, number, {"alias": alias, "previous": old})]
-
-        new, _ = self._commit(drafts, actor=actor, now=now)
+        new, _ = self._write(
+            lambda state: decisions.alias_set(state, model, alias, number), actor=actor, now=now
+        )
         if not new:
             return Change(
                 [], f"@{alias} already points to {model} version {number}; nothing to do."
@@ -864,178 +511,166 @@ class Registry:
         self, model: str, alias: str, *, actor: str | None = None, now: datetime | None = None
     ) -> Change:
         """Remove ``@alias`` from ``model``. Raises NotFound if it does not exist."""
-
-        def drafts(state: State) -> list[Draft]:
-            if not state.of_model(model):
-                raise self._no_model(model)
-            old = state.aliases.get(model, {}).get(alias)
-            if old is None:
-                raise NotFound(f"Model {model} has no alias @{alias}.")
-            return [Draft("alias_delete", model, old, {"alias": alias})]
-
-        new, _ = self._commit(drafts, actor=actor, now=now)
+        new, _ = self._write(
+            lambda state: decisions.alias_delete(state, model, alias), actor=actor, now=now
+        )
         return Change(new, f"@{alias} of {model} is deleted.")
 
-    def describe(
+    def set_description(
         self,
         model: str,
         version: int | str,
-        text: str,
+        description: str,
         *,
         actor: str | None = None,
         now: datetime | None = None,
     ) -> Change:
-        """Set a version's description."""
-        check_text("description", text)
+        """Set a version's description (MLflow: ``update_model_version(description=)``)."""
+        check_text("description", description)
         number = parse_version(version)
-
-        def drafts(state: State) -> list[Draft]:
-            rec = self._find(state, model, number)
-            if rec.description == text:
-                return []
-            return [
-                Draft("describe", model, number, {"description": text, "previous": rec.description})
-            ]
-
-        new, _ = self._commit(drafts, actor=actor, now=now)
+        new, _ = self._write(
+            lambda state: decisions.description(state, model, number, description),
+            actor=actor,
+            now=now,
+        )
         if not new:
             return Change(
                 [], f"{model} version {number} already has that description; nothing to do."
             )
         return Change(new, f"{model} version {number} is described.")
 
-    def tag(
+    def set_tag(
+        self,
+        model: str,
+        version: int | str,
+        key: str,
+        value: str,
+        *,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> Change:
+        """Set a tag on a version (MLflow: ``set_model_version_tag``)."""
+        check_text(f"tag {key!r}", value)
+        return self._tag(model, version, key, value, actor=actor, now=now)
+
+    def delete_tag(
+        self,
+        model: str,
+        version: int | str,
+        key: str,
+        *,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> Change:
+        """Remove a tag from a version (MLflow: ``delete_model_version_tag``)."""
+        return self._tag(model, version, key, None, actor=actor, now=now)
+
+    def _tag(
         self,
         model: str,
         version: int | str,
         key: str,
         value: str | None,
         *,
-        actor: str | None = None,
-        now: datetime | None = None,
+        actor: str | None,
+        now: datetime | None,
     ) -> Change:
-        """Set (or, with ``value=None``, remove) a tag on a version."""
         check_key("tag", key)
-        if value is not None:
-            check_text(f"tag {key!r}", value)
         number = parse_version(version)
-
-        def drafts(state: State) -> list[Draft]:
-            rec = self._find(state, model, number)
-            if rec.tags.get(key) == value:
-                return []
-            return [
-                Draft(
-                    "tag",
-                    model,
-                    number,
-                    {"key": key, "value": value, "previous": rec.tags.get(key)},
-                )
-            ]
-
-        new, _ = self._commit(drafts, actor=actor, now=now)
+        new, _ = self._write(
+            lambda state: decisions.tag(state, model, number, key, value), actor=actor, now=now
+        )
+        shown = f"{key}={value}" if value is not None else f"{key} removed"
         if not new:
-            return Change(
-                [], f"{model} version {number} already has tag {key}={value}; nothing to do."
-            )
+            return Change([], f"{model} version {number} already has tag {shown}; nothing to do.")
+        if value is None:
+            return Change(new, f"{model} version {number}: tag {key} is removed.")
         return Change(new, f"{model} version {number} is tagged {key}={value}.")
 
-    # -- integrity -------------------------------------------------------------
+    def describe(self, model: str, version: int | str, text: str, **kw: Any) -> Change:
+        """Deprecated: use :meth:`set_description`."""
+        warnings.warn("Registry.describe is set_description now", DeprecationWarning, 2)
+        return self.set_description(model, version, text, **kw)
 
-    def verify(self, *, against_git: bool = False) -> Report:
-        """Check the hash chain, the ledger against the events, every object, version numbers.
+    def tag(self, model: str, version: int | str, key: str, value: str | None, **kw: Any) -> Change:
+        """Deprecated: use :meth:`set_tag` or :meth:`delete_tag`."""
+        warnings.warn("Registry.tag is set_tag / delete_tag now", DeprecationWarning, 2)
+        if value is None:
+            return self.delete_tag(model, version, key, **kw)
+        return self.set_tag(model, version, key, value, **kw)
 
-        Unresolved git merge conflicts in the registry are problems too. With
-        ``against_git`` the audit head in the last minireg commit's trailer must
-        be in the events (which catches events cut off the end).
-
-        Raises:
-            NotFound: ``against_git`` and no minireg commit is in the git history.
-        """
-        report = Report()
-        with self.storage.consistent_read() as locked:
-            if not locked:
-                report.notes.append(
-                    "read without the registry lock (the folder cannot be written): a write "
-                    "in progress elsewhere would show as a lagging ledger"
-                )
-            trail = self.storage.read_trail()
-            report.notes.extend(_tail_notes(trail))
-            lines = trail.lines
-            events, problems = parse_events(lines)
-            report.events = len(lines)
-            report.problems.extend(f"{EVENTS_NAME} {p}" for p in problems)
-            state = fold(events, self.config.initial_stage)
-            report.versions = len(state.versions)
-            report.problems.extend(f"{EVENTS_NAME} {p}" for p in state.anomalies)
-            report.problems.extend(self._check_ledger(state.records(), events))
-            for rec in state.records():
-                where = f"{rec.model} v{rec.version}"
-                for digest, is_dir in (
-                    (rec.artifact_sha256, rec.is_dir),
-                    (rec.requirements_sha256, False),
-                ):
-                    if not digest:
-                        continue
-                    report.objects += 1
-                    report.problems.extend(
-                        f"{where}: {p}" for p in self.storage.objects.check(digest, is_dir)
-                    )
-        from minireg.adapters.git.commit import git_problems
-
-        report.problems.extend(git_problems(self.root, events, against_git=against_git))
-        return report
-
-    def _check_ledger(self, records: list[VersionRecord], events: list[Event]) -> list[str]:
-        path = self.storage.ledger_path
-        other = self.root / (CSV_NAME if self.config.format == "xlsx" else XLSX_NAME)
-        problems = []
-        if not path.is_file():
-            return [f"{path.name} is missing; run `minireg rebuild`"]
-        if self.config.format == "xlsx":
-            from minireg.adapters.xlsx import compare_workbook
-
-            problems = compare_workbook(records, events, path.read_bytes())
-        else:
-            problems = ledger_view.compare(records, path.read_bytes(), path.name)
-        if other.exists() and other.name == XLSX_NAME:
-            problems.append(
-                f"{other.name} exists but the format is {self.config.format}; remove it"
-            )
-        if problems:
-            problems.append(f"run `minireg rebuild` to regenerate {path.name} from the events")
-        return problems
+    # -- maintenance -----------------------------------------------------------------
 
     def rebuild(self) -> int:
-        """Regenerate the ledger from the events; return the number of versions."""
-        with self.storage.lock():
-            lines = self.storage.read_event_lines()
-            state = self._checked_state(lines)
-            events = self._parse_events(lines) if self.config.format == "xlsx" else []
-            self.storage.write_ledger(state.records(), events)
-            if self.after_write is not None:
-                self.after_write([], state.head, "minireg: rebuild the ledger from the events")
+        """Regenerate the ledger from the events; return the number of versions.
+
+        Raises:
+            IntegrityError: the trail does not check out (restore it from git first).
+        """
+        with self._writer.locked() as (trail, state):
+            self.storage.write_ledger(self._writer.render(state, trail.lines), trail.digest)
+            self._writer.notify([], state.head, "minireg: rebuild the ledger from the events")
         return len(state.versions)
 
-    # -- helpers ---------------------------------------------------------------
+    def gc(self, *, dry_run: bool = False, grace: float | None = None) -> Collection:
+        """List (``dry_run``) or remove the objects no version references, under the lock.
 
-    def _stage(self, name: str) -> str:
-        stage = self.config.stage(name)
-        if stage is None:
-            raise NotFound(
-                f"Stage {name!r} does not exist; the stages are {', '.join(self.config.stages)}."
-            )
-        return stage
+        Objects younger than ``grace`` seconds (default an hour) are kept: a
+        ``register`` in flight stores its objects before it takes the lock.
 
-    @staticmethod
-    def _no_model(model: str) -> NotFound:
-        return NotFound(f"Model {model!r} is not in the registry; `minireg list` shows the models.")
+        Raises:
+            IntegrityError: the trail does not check out (gc would guess).
+        """
+        from minireg.service.gc import DEFAULT_GRACE, referenced, sweep
 
-    def _find(self, state: State, model: str, version: int) -> VersionRecord:
-        rec = state.versions.get((model, version))
-        if rec is not None:
-            return rec
-        if not state.of_model(model):
-            raise self._no_model(model)
-        latest = state.next_version(model) - 1
-        raise NotFound(f"Model {model} has no version {version}; its latest version is {latest}.")
+        with self._writer.locked() as (trail, state):
+            objects = self.storage.objects
+            needed = referenced(objects, self._parse_events(trail.lines))
+            wait = DEFAULT_GRACE if grace is None else grace
+            result = sweep(objects, needed, dry_run=dry_run, grace=wait, now=self.clock())
+            if result.removed:
+                subject = f"minireg: gc removed {len(result.removed)} unreferenced objects"
+                self._writer.notify([], state.head, subject)
+        return result
+
+    def convert(self, to: str) -> Conversion:
+        """Switch the ledger to format ``to`` (csv or xlsx); ``.registry`` is the new Registry.
+
+        Order matters for a crash: the new ledger first, then the settings, then
+        the old ledger goes; a crash in between leaves both ledgers, which
+        ``verify`` names and a second ``convert`` finishes.
+
+        Raises:
+            InvalidInput: an unknown format, or a minireg.toml that cannot be updated.
+        """
+        from minireg.service.spreadsheet import new_settings
+
+        with self._writer.locked() as (trail, state):
+            text = self.storage.read_config_text()
+            old, fmt, new_text, config = new_settings(text, to, self.root)
+            data = self._writer.render(state, trail.lines, fmt)
+            self.storage.write_ledger(data, trail.digest, fmt)
+            if new_text != text:
+                self.storage.write_config_text(new_text)
+            gone = self.storage.remove_ledger("csv" if fmt == "xlsx" else "xlsx")
+            self._writer.notify([], state.head, f"minireg: convert the ledger to {fmt}")
+        removed = self.storage.ledger_path_for("csv" if fmt == "xlsx" else "xlsx").name
+        return Conversion(
+            old, fmt, len(state.versions), removed if gone else "", Registry(self.root, config)
+        )
+
+    def export_csv(self, out: Path | str, *, excel: bool = False) -> int:
+        """Write the ledger as CSV to ``out`` (outside the registry); the number of versions.
+
+        ``excel`` quotes formula-like cells and adds a byte order mark for Excel.
+        """
+        from minireg.service.spreadsheet import write_csv
+
+        return write_csv(self.root, self.state().records(), Path(out), excel=excel)
+
+    def export_xlsx(self, out: Path | str) -> int:
+        """Write the ledger workbook (ledger and audit sheets) to ``out``; the version count."""
+        from minireg.service.spreadsheet import write_xlsx
+
+        events = self.events()
+        return write_xlsx(self.root, self.state().records(), events, Path(out))

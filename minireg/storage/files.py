@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from minireg.domain.chain import Trail, is_complete_event, split_trail
-from minireg.domain.ledger import render_csv
-from minireg.domain.records import Event, VersionRecord
+from minireg.domain.records import Event
+from minireg.domain.state import State
 from minireg.errors import LocalIOError, MiniregError, local_io_error
 from minireg.storage.atomic import atomic_write, remove_orphans
+from minireg.storage.cache import (
+    file_digest,
+    save_state,
+    stamp_ledger,
+    state_of,
+    vouched_ledger,
+)
 from minireg.storage.lock import LOCK_NAME, registry_lock
-from minireg.storage.objects import ObjectStore
-from minireg.storage.stamp import write_stamp
+from minireg.storage.objects import ObjectStore, Progress, Stored
 
 EVENTS_NAME = "events.jsonl"
 CONFIG_NAME = "minireg.toml"
@@ -31,7 +38,11 @@ class FileStorage:
         self.ledger_format = ledger_format
         self.timeout = timeout
         self.objects = ObjectStore(root / "objects")
-        self._locked = False
+        self._held = threading.local()  # per thread: a Registry may be shared by threads
+
+    def holds_lock(self) -> bool:
+        """True while this thread holds the registry lock through this storage."""
+        return bool(getattr(self._held, "on", False))
 
     @property
     def events_path(self) -> Path:
@@ -61,13 +72,13 @@ class FileStorage:
                 raise
             except OSError as exc:
                 raise local_io_error(exc, self.root / LOCK_NAME, False, "lock") from exc
-            self._locked = True
+            self._held.on = True
             try:
                 remove_orphans(self.root)
                 remove_orphans(self.objects.root)
                 yield
             finally:
-                self._locked = False
+                self._held.on = False
 
     @contextmanager
     def consistent_read(self) -> Iterator[bool]:
@@ -107,7 +118,7 @@ class FileStorage:
         fails, the file is cut back to its size before the append, so nothing
         is visible, and :class:`LocalIOError` says that nothing was recorded.
         """
-        assert self._locked, "append_events needs the registry lock"
+        assert self.holds_lock(), "append_events needs the registry lock"
         payload = "".join(event.to_line() + "\n" for event in events).encode("utf-8")
         path = self.events_path
         try:
@@ -165,31 +176,75 @@ class FileStorage:
                 raise local_io_error(exc, path, None, "append to") from exc
             raise local_io_error(exc, path, False, "append to") from exc
 
-    def write_ledger(self, records: list[VersionRecord], events: list[Event]) -> None:
-        """Replace the ledger with the view of ``records`` (atomically)."""
-        assert self._locked, "write_ledger needs the registry lock"
-        if self.ledger_format == "xlsx":
-            from minireg.adapters.xlsx import workbook_bytes
+    def ledger_path_for(self, fmt: str) -> Path:
+        """Where the ledger of format ``fmt`` (csv or xlsx) lives."""
+        return self.root / (XLSX_NAME if fmt == "xlsx" else CSV_NAME)
 
-            data = workbook_bytes(records, events)
-        else:
-            data = render_csv(records)
-        atomic_write(self.ledger_path, data)
-        # Lets `list --where` read the ledger instead of folding every event. Only an
-        # optimisation: a stamp that cannot be written leaves queries to fold.
+    def read_ledger(self, fmt: str | None = None) -> bytes | None:
+        """The ledger's bytes (of format ``fmt``, default this storage's), None if missing."""
         try:
-            write_stamp(self.cache, self.events_path, self.ledger_path.name, data)
-        except OSError:
-            pass
+            return self.ledger_path_for(fmt or self.ledger_format).read_bytes()
+        except FileNotFoundError:
+            return None
 
-    def write_ledger_bytes(self, data: bytes) -> None:
-        """Replace the ledger with ``data``, already rendered from the events (and stamp it)."""
-        assert self._locked, "write_ledger_bytes needs the registry lock"
-        atomic_write(self.ledger_path, data)
+    def write_ledger(self, data: bytes, trail_digest: str, fmt: str | None = None) -> None:
+        """Replace the ledger with ``data`` (atomically), the view of the trail ``trail_digest``.
+
+        ``fmt`` writes the ledger of another format (``convert``). The ledger stamp
+        then vouches for it, so ``list --where`` may read it instead of folding.
+        """
+        assert self.holds_lock(), "write_ledger needs the registry lock"
+        path = self.ledger_path_for(fmt or self.ledger_format)
+        atomic_write(path, data)
+        stamp_ledger(self.cache, trail_digest, path.name, data)
+
+    def remove_ledger(self, fmt: str) -> bool:
+        """Remove the ledger of format ``fmt`` if it is there; True when one was removed."""
+        assert self.holds_lock(), "remove_ledger needs the registry lock"
+        path = self.ledger_path_for(fmt)
+        if not path.exists():
+            return False
+        path.unlink()
+        return True
+
+    def vouch_ledger(self, trail_digest: str, data: bytes) -> None:
+        """Record that the ledger's current bytes ``data`` are the view of ``trail_digest``."""
+        stamp_ledger(self.cache, trail_digest, self.ledger_path.name, data)
+
+    def read_config_text(self) -> str:
+        """The text of ``minireg.toml``."""
+        return (self.root / CONFIG_NAME).read_text(encoding="utf-8")
+
+    def write_config_text(self, text: str) -> None:
+        """Replace ``minireg.toml`` (atomically); only while holding the lock."""
+        assert self.holds_lock(), "write_config_text needs the registry lock"
+        atomic_write(self.root / CONFIG_NAME, text.encode("utf-8"))
+
+    def vouched_ledger(self, trail_digest: str) -> bytes | None:
+        """The ledger's bytes when the stamp vouches they are the view of ``trail_digest``."""
+        return vouched_ledger(self.cache, trail_digest, self.ledger_path)
+
+    def state(self, trail: Trail, initial: str, parse: Callable[[list[str]], list[Event]]) -> State:
+        """The state folded from ``trail`` (from the read cache when it matches)."""
+        return state_of(trail, self.cache, initial, parse)
+
+    def save_state(self, state: State) -> None:
+        """Record ``state`` in the read cache as the fold of the trail as it is now."""
+        save_state(self.cache, file_digest(self.events_path), state)
+
+    def trail_digest(self) -> str:
+        """The digest of ``events.jsonl`` as it is now (the read cache's key)."""
+        return file_digest(self.events_path)
+
+    def read_object(self, digest: str) -> bytes | None:
+        """The bytes of object ``digest``, or None when it is not stored."""
         try:
-            write_stamp(self.cache, self.events_path, self.ledger_path.name, data)
+            return self.objects.path(digest).read_bytes()
         except OSError:
-            pass  # only an optimisation, as in write_ledger
+            return None
+
+    def put_path(self, src: Path, progress: Progress | None = None) -> Stored:
+        return self.objects.put_path(src, progress)
 
     def put_object(self, data: bytes) -> str:
         return self.objects.put_bytes(data)

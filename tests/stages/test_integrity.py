@@ -30,7 +30,7 @@ def trail(reg: minireg.Registry) -> minireg.Registry:
         actor="ci@corp",
     )
     reg.set_alias("churn", "champion", 2, actor="ci@corp")
-    reg.describe("churn", 1, "retired", actor="ci@corp")
+    reg.set_description("churn", 1, "retired", actor="ci@corp")
     assert len(event_lines(reg.root)) == 7
     assert reg.verify().ok
     return reg

@@ -102,7 +102,7 @@ def test_show_at_bad_input(timeline: minireg.Registry) -> None:
 def test_trail_out_of_time_order(timeline: minireg.Registry) -> None:
     """A trail merged from two branches can hold an earlier time after a later one."""
     timeline.set_alias("churn", "challenger", 1, now=T0 + 1.5 * DAY)
-    timeline.tag("churn", 1, "note", "late entry", now=T0 + 1.5 * DAY)
+    timeline.set_tag("churn", 1, "note", "late entry", now=T0 + 1.5 * DAY)
     snap = timeline.snapshot("churn", T0 + 2.5 * DAY)
     assert snap.aliases == {"challenger": 1, "champion": 2}
     assert _held(snap) == {"None": [3], "Production": [2], "Archived": [1]}

@@ -176,9 +176,9 @@ def test_seed_workflow_through_the_python_api(reg: minireg.Registry) -> None:
         "alice@corp",
         "2024-03-03T09:00:00.000000Z",
     )
-    change = reg.describe("churn", old, "Retired", actor=REGISTRANT)
+    change = reg.set_description("churn", old, "Retired", actor=REGISTRANT)
     assert change.changed and reg.get("churn", old).description == "Retired"
-    again = reg.describe("churn", old, "Retired", actor=REGISTRANT)
+    again = reg.set_description("churn", old, "Retired", actor=REGISTRANT)
     assert not again.changed and "nothing to do" in again.message
 
     history = reg.history("churn")
@@ -202,8 +202,8 @@ def test_every_event_records_actor_utc_time_and_tool(reg: minireg.Registry) -> N
     v = add_version(reg, 0.9)
     reg.promote("churn", v, "Staging", approver="alice@corp", reason="looks good", actor="ci@corp")
     reg.set_alias("churn", "champion", v, actor="ci@corp")
-    reg.tag("churn", v, "team", "growth", actor="ci@corp")
-    reg.describe("churn", v, "first", actor="ci@corp")
+    reg.set_tag("churn", v, "team", "growth", actor="ci@corp")
+    reg.set_description("churn", v, "first", actor="ci@corp")
     lines = [json.loads(line) for line in event_lines(reg.root)]
     assert [raw["action"] for raw in lines] == [
         "register",

@@ -19,13 +19,13 @@ class Spy:
 
     def __init__(self, reg: minireg.Registry, monkeypatch: pytest.MonkeyPatch) -> None:
         self.full = 0
-        real = reg.storage.write_ledger
+        real = reg._writer.render
 
         def counting(*args: object, **kwargs: object) -> object:
             self.full += 1
             return real(*args, **kwargs)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(reg.storage, "write_ledger", counting)
+        monkeypatch.setattr(reg._writer, "render", counting)
 
 
 def assert_ledger_is_the_view(reg: minireg.Registry) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 import minireg
 from minireg.domain.state import fold
-from minireg.storage.state_cache import CACHE_NAME
+from minireg.storage.cache import STATE_NAME as CACHE_NAME
 from tests.conftest import run_proc
 
 
@@ -49,8 +49,8 @@ def test_cached_state_equals_the_fold_through_every_kind_of_change(
         assert_state_equals_fold(reg)
     reg.promote("churn", 1, "Staging", actor="me")
     reg.set_alias("churn", "champion", 1, actor="me")
-    reg.tag("churn", 1, "k", "v", actor="me")
-    reg.describe("churn", 1, "described", actor="me")
+    reg.set_tag("churn", 1, "k", "v", actor="me")
+    reg.set_description("churn", 1, "described", actor="me")
     assert_state_equals_fold(reg)
     assert reg.get("churn", 1).aliases == ("champion",)
 

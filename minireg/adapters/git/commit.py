@@ -22,7 +22,9 @@ from minireg.errors import MiniregError, NotFound, Refused
 if TYPE_CHECKING:
     from git import Repo
 
-    from minireg.service.registry import Registry
+    from minireg.service.writer import AfterWrite
+    from minireg.storage import Storage
+    from minireg.storage.objects import ObjectStore
 
 TRAILER = "Minireg-Audit-Head"
 _TRAILER_RE = re.compile(rf"^{TRAILER}:\s*([0-9a-f]{{64}})\s*$", re.MULTILINE)
@@ -34,7 +36,10 @@ for the registry lock that the committing minireg process holds (and cannot rele
 
 
 class GitError(MiniregError):
-    """A git command failed (exit 1): the message names the command and git's words."""
+    """A git command failed (exit 9, the environment): the message names the command, git's
+    words and, after a write, that the change WAS recorded."""
+
+    exit_code = 9
 
 
 def open_repo(path: Path, way_out: str = "run without --commit") -> Repo:
@@ -205,67 +210,59 @@ def _commit_changes(
     return CommitOutcome(sha=sha, subject=subject, paths=changed)
 
 
-def _object_paths(repo: Repo, reg: Registry, events: list[Event]) -> set[str]:
+def _object_paths(repo: Repo, objects: ObjectStore, events: list[Event]) -> set[str]:
     """The object files the register events among ``events`` stored."""
-    store = reg.storage.objects
     paths: set[str] = set()
     for event in events:
         if event.action != "register":
             continue
         digests = [str(event.data.get(k) or "") for k in ("artifact_sha256", "requirements_sha256")]
-        if str(event.data.get("artifact", "")).endswith("/") and store.has(digests[0]):
-            digests += [str(e["sha256"]) for e in store.read_manifest(digests[0])]
-        paths.update(_rel(repo, store.path(d)) for d in digests if d)
+        if str(event.data.get("artifact", "")).endswith("/") and objects.has(digests[0]):
+            digests += [str(e["sha256"]) for e in objects.read_manifest(digests[0])]
+        paths.update(_rel(repo, objects.path(d)) for d in digests if d)
     return paths
 
 
-@contextmanager
-def committing(
-    reg: Registry, enabled: bool | None = None, message: str = ""
-) -> Iterator[CommitOutcome]:
-    """Make one git commit of the registry files that the writes inside this block change.
+def _refuse_unready(repo: Repo) -> None:
+    staged = staged_paths(repo)
+    if staged:
+        shown = ", ".join(staged[:3]) + (f" and {len(staged) - 3} more" if len(staged) > 3 else "")
+        raise Refused(
+            f"Other changes are already staged in git ({shown}); commit or unstage them "
+            "first, or run without --commit."
+        )
+    try:
+        _run(repo, "var", "GIT_AUTHOR_IDENT")
+    except GitError as exc:
+        raise Refused(
+            "git has no author identity; set user.name and user.email "
+            "(git config user.email you@example.com), or run without --commit."
+        ) from exc
 
-    ``enabled`` None takes ``commit`` from ``minireg.toml``. Before anything is
-    written it refuses when other changes are already staged (the index stays
-    as it is) or when git has no author identity. The commit happens under the
-    registry lock, right after the write, so concurrent writers commit in turn.
+
+@contextmanager
+def commit_hook(
+    root: Path, storage: Storage, message: str = ""
+) -> Iterator[tuple[AfterWrite, CommitOutcome]]:
+    """A hook that commits the registry files a write changed, and the outcome it fills.
+
+    Before anything is written it refuses when other changes are already staged
+    (the index stays as it is) or when git has no author identity. The service
+    runs the hook under the registry lock, right after the write
+    (:meth:`minireg.Registry.committing`), so concurrent writers commit in turn.
     It never pushes.
 
     Raises:
         Refused: not in a git repository, changes already staged, or no git identity.
-
-    Example:
-        >>> with committing(reg, True) as outcome:
-        ...     reg.promote("churn", 7, "Production", approver="alice@corp")
-        >>> outcome.sha
     """
     outcome = CommitOutcome()
-    on = reg.config.commit if enabled is None else enabled
-    if not on:
-        yield outcome
-        return
-    repo = open_repo(reg.root)
+    repo = open_repo(root)
     with repo:
         # Under the lock: another minireg --commit stages and commits while holding it,
         # so its staged files are never mistaken for someone else's changes.
-        with reg.storage.lock():
-            staged = staged_paths(repo)
-        if staged:
-            shown = ", ".join(staged[:3]) + (
-                f" and {len(staged) - 3} more" if len(staged) > 3 else ""
-            )
-            raise Refused(
-                f"Other changes are already staged in git ({shown}); commit or unstage them "
-                "first, or run without --commit."
-            )
-        try:
-            _run(repo, "var", "GIT_AUTHOR_IDENT")
-        except GitError as exc:
-            raise Refused(
-                "git has no author identity; set user.name and user.email "
-                "(git config user.email you@example.com), or run without --commit."
-            ) from exc
-        before = _status_paths(repo, reg.root)
+        with storage.lock():
+            _refuse_unready(repo)
+        before = _status_paths(repo, root)
 
         def after_write(events: list[Event], head: Event | None, text: str) -> None:
             subject = text or message or event_subject(events)
@@ -274,11 +271,9 @@ def committing(
                     "The registry was written but other changes were staged in git meanwhile, "
                     "so no commit was made; commit the registry folder by hand."
                 )
-            objects = _object_paths(repo, reg, events) if events else None
+            objects = _object_paths(repo, storage.objects, events) if events else None
             try:
-                done = _commit_changes(
-                    repo, reg.root, before, subject, _body(events), head, objects
-                )
+                done = _commit_changes(repo, root, before, subject, _body(events), head, objects)
             except GitError as exc:
                 raise GitError(
                     f"The registry was written but the git commit failed ({exc.message}); "
@@ -286,12 +281,7 @@ def committing(
                 ) from exc
             outcome.sha, outcome.subject, outcome.paths = done.sha, done.subject, done.paths
 
-        previous = reg.after_write
-        reg.after_write = after_write
-        try:
-            yield outcome
-        finally:
-            reg.after_write = previous
+        yield after_write, outcome
 
 
 # -- verify ------------------------------------------------------------------

@@ -75,10 +75,10 @@ def install_merge_driver(root: Path) -> Installed:
 
 
 def _config(registry: Path) -> Config:
-    from minireg.service.registry import _read_config
+    from minireg.storage.layout import read_config
 
     if (registry / CONFIG_NAME).is_file():
-        return _read_config(registry)
+        return read_config(registry)
     return Config()
 
 
@@ -87,8 +87,8 @@ def _merge(ours: bytes, theirs: bytes, config: Config) -> MergeResult:
     theirs_events, more = parse_side(theirs, "the other branch's")
     if problems or more:
         return MergeResult(problems=problems + more)
+    from minireg._version import TOOL
     from minireg.domain.values import utc_text
-    from minireg.service.registry import TOOL
 
     return merge_events(
         ours_events,

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from minireg._version import TOOL
 from minireg.exporters.mlflow.apply import Files, export
 from minireg.exporters.mlflow.client import INSTALL
 from minireg.exporters.mlflow.plan import (
@@ -45,7 +45,7 @@ from minireg.exporters.mlflow.plan import (
 )
 from minireg.exporters.mlflow.result import ExportResult, Progress, VersionExport
 from minireg.exporters.mlflow.tracking import check_uri, redact_uri
-from minireg.service.registry import TOOL, Registry
+from minireg.service.registry import Registry
 
 if TYPE_CHECKING:
     from minireg.domain.records import VersionRecord
@@ -72,11 +72,7 @@ def _files(registry: Registry) -> Files:
 
         return load_model(rec.uri, registry)
 
-    def object_path(sha256: str) -> Path:
-        # The registry offers no public method for an object by digest yet.
-        return registry.storage.object_path(sha256)
-
-    return Files(artifact_path=registry.artifact_path, object_path=object_path, load=load)
+    return Files(artifact_path=registry.artifact_path, object_path=registry.object_path, load=load)
 
 
 def export_mlflow(

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from minireg.domain.flavors import LOADABLE
 from minireg.domain.records import VersionRecord
 from minireg.errors import InvalidInput, Unsafe
 from minireg.exporters.mlflow import client, tracking
 from minireg.exporters.mlflow.client import Session
 from minireg.exporters.mlflow.plan import (
     AUDIT_FILE,
-    LOADABLE,
     Found,
     ModelWant,
     Step,

@@ -31,8 +31,6 @@ MLFLOW_STAGES = ("None", "Staging", "Production", "Archived")
 AUDIT_FILE = "minireg/audit.json"
 # MLflow's SQL stores keep tag values in a VARCHAR(5000).
 TAG_MAX = 5000
-LOADABLE = ("joblib", "pickle", "skops")
-"""Flavors logged with ``mlflow.sklearn`` when they hold an estimator; others travel as files."""
 _STAGE = "minireg.stage"
 # Tags that change after a version is registered: they live on the model version, not the run.
 _MOVING = (

@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from minireg.exporters.mlflow.plan import LOADABLE, Found, ModelWant, Wanted, alias_changes
+from minireg.domain.flavors import LOADABLE
+from minireg.exporters.mlflow.plan import Found, ModelWant, Wanted, alias_changes
 
 Progress = Callable[[int, int], None]
 """Called with (versions done, versions in all) as the export goes."""
