@@ -88,13 +88,17 @@ def bare(uri: str, reg: minireg.Registry, models: list[Any]) -> float:
     from mlflow import MlflowClient
     from mlflow.entities import Metric, Param, RunTag
 
-    from minireg.exporters import mlflow as exporter
+    from minireg.exporters.mlflow import plan
 
     records = reg.state().of_model(MODEL)
     history = {rec.version: reg.history(MODEL, rec.version) for rec in records}
-    wanted = [exporter._wanted(rec, history[rec.version]) for rec in records]
-    aliases = exporter._wanted_aliases(reg, records)
-    requirements = exporter._requirements(reg, records[0])
+    wanted = [plan.wanted(rec, history[rec.version]) for rec in records]
+    config = reg.config
+    aliases = plan.wanted_aliases(
+        records, stages=config.stages, initial=config.initial_stage, archive=config.archive_stage
+    )
+    req_path = reg.storage.object_path(records[0].requirements_sha256)
+    requirements = plan.requirement_lines(req_path.read_text(encoding="utf-8"))
 
     start = time.perf_counter()
     mlflow.set_tracking_uri(uri)

@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from minireg.domain.merge import merge_events
 from minireg.domain.records import Draft, Event, chain
-from minireg.merge import merge_events
-from minireg.registry import TOOL, init_registry
+from minireg.service.registry import TOOL, init_registry
 
 MODEL = "churn_predictor"
 ARTIFACT = b"a model shared by every benchmark version\n"

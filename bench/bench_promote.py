@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from minireg.domain.records import Draft, chain
-from minireg.registry import TOOL, init_registry, open_registry
+from minireg.service.registry import TOOL, init_registry, open_registry
 
 MODEL = "churn_predictor"
 SETTINGS = """\

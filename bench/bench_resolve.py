@@ -30,7 +30,7 @@ from pathlib import Path
 
 import minireg
 from minireg.domain.records import Draft, chain
-from minireg.registry import TOOL, init_registry
+from minireg.service.registry import TOOL, init_registry
 
 MODEL = "churn_predictor"
 OTHERS = ("fraud_detector", "ranker")

@@ -21,7 +21,7 @@ from pathlib import Path
 import minireg
 from minireg.domain.records import Draft, chain
 from minireg.domain.state import fold
-from minireg.registry import TOOL
+from minireg.service.registry import TOOL
 
 WHERE = "metric.auc_roc > 0.9 and stage == 'Production'"
 
@@ -141,7 +141,7 @@ def main() -> None:
             reg.promote("model_000", next(versions), "Staging", actor="bench")
 
         timed(f"promote + XLSX ledger write at {args.xlsx_versions} versions", promote)
-        from minireg.storage.ledger_xlsx import workbook_bytes
+        from minireg.adapters.xlsx import workbook_bytes
 
         state = reg.state()
         events = reg.events()

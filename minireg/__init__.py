@@ -27,7 +27,14 @@ from minireg.errors import (
     RemoteError,
     Unsafe,
 )
-from minireg.registry import Promotion, Registry, Report, Snapshot, init_registry, open_registry
+from minireg.service.registry import (
+    Promotion,
+    Registry,
+    Report,
+    Snapshot,
+    init_registry,
+    open_registry,
+)
 
 if TYPE_CHECKING:
     from minireg.loading import (

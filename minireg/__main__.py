@@ -1,5 +1,7 @@
-"""``python -m minireg`` runs the same Typer app as the ``minireg`` script."""
+"""``python -m minireg`` runs the same command line as the ``minireg`` script."""
+
+import sys
 
 from minireg.cli import main
 
-main()
+sys.exit(main())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class MiniregError(Exception):
     """Base class of every error minireg raises on purpose (exit 1 if unclassified)."""
@@ -70,3 +73,57 @@ class Unsafe(MiniregError):
     """Refused for safety: pickle loading forbidden, a symlink where a file belongs (exit 8)."""
 
     exit_code = 8
+
+
+class LocalIOError(MiniregError, OSError):
+    """The local disk failed: full, read-only, permission denied, EIO (exit 9).
+
+    ``recorded`` says on which side of the commit point (the durable append to
+    ``events.jsonl``) it happened: False means nothing was recorded, True that
+    the change stands and only a view (the ledger) lags, None that it is unknown.
+    """
+
+    exit_code = 9
+
+    def __init__(
+        self, message: str, *, path: str = "", errno_code: int | None = None, recorded: bool | None
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.errno = errno_code
+        self.recorded = recorded
+
+
+def local_io_error(exc: OSError, path: object, recorded: bool | None, doing: str) -> LocalIOError:
+    """A :class:`LocalIOError` for ``exc`` met trying to ``doing`` (``"append to"``) ``path``.
+
+    The sentence names the path, the errno and which side of the commit point it was.
+    """
+    import errno as errno_names
+    import os
+
+    code = exc.errno
+    name = errno_names.errorcode.get(code, "") if code is not None else ""
+    why = os.strerror(code) if code is not None else str(exc)
+    outcome = {
+        False: "nothing was recorded",
+        True: "the change WAS recorded in the audit trail",
+        None: "run `minireg verify` to see whether the change was recorded",
+    }[recorded]
+    return LocalIOError(
+        f"Could not {doing} {path}: {why}" + (f" ({name})" if name else "") + f"; {outcome}.",
+        path=str(path),
+        errno_code=code,
+        recorded=recorded,
+    )
+
+
+@contextmanager
+def local_io(path: object, recorded: bool | None, doing: str) -> Iterator[None]:
+    """Turn an ``OSError`` of the block into :func:`local_io_error` (minireg's own pass)."""
+    try:
+        yield
+    except MiniregError:
+        raise
+    except OSError as exc:
+        raise local_io_error(exc, path, recorded, doing) from exc

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from minireg.registry import environment_requirements
+from minireg.service.registry import environment_requirements
 
 
 def reference() -> bytes:

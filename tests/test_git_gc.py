@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import minireg
-from minireg.gc import collect_garbage
+from minireg.service.gc import collect_garbage
 from tests.conftest import git, run_cli, tree_digest
 
 

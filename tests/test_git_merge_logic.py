@@ -1,4 +1,4 @@
-"""The pure merge of two trails (minireg.merge), without git."""
+"""The pure merge of two trails (minireg.domain.merge), without git."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minireg.domain.chain import parse_events
-from minireg.domain.records import Draft, Event, chain
-from minireg.domain.state import State, fold
-from minireg.merge import (
+from minireg.domain.merge import (
     known_hashes,
     merge_events,
     moved_published,
     one_extends_the_other,
     published_side,
 )
+from minireg.domain.records import Draft, Event, chain
+from minireg.domain.state import State, fold
 
 
 def _append(trail: list[Event], draft: Draft, time: str) -> list[Event]:

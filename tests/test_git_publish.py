@@ -426,7 +426,7 @@ def test_any_interleaving_of_clones_converges(
 def test_a_merge_that_would_renumber_a_version_of_main_is_refused(repo: Path) -> None:
     """A branch merged main the old way (main's version renumbered in its trail): merging
     another branch into it is refused, and rebasing it onto main repairs it."""
-    from minireg.merge import merge_events
+    from minireg.domain.merge import merge_events
 
     _ok(repo, "init")
     (repo / "registry" / "minireg.toml").write_text(SETTINGS)

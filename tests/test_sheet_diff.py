@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import minireg
-from minireg.diff import compare_requirements, parse_requirements
+from minireg.domain.diff import compare_requirements, parse_requirements
 from tests.conftest import git, run_cli
 from tests.sheet_support import add
 

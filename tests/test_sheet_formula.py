@@ -145,7 +145,7 @@ def test_control_characters_survive_the_workbook(reg: minireg.Registry, artifact
     text = "\rbell\x07 _x0041_ end"
     add(reg, "churn", artifact, 0, description=text)
     assert reg.verify().ok
-    from minireg.storage.ledger_xlsx import read_sheet
+    from minireg.adapters.xlsx import read_sheet
 
     header, rows = read_sheet((reg.root / "ledger.xlsx").read_bytes(), "ledger")
     assert rows[0][header.index("description")] == text

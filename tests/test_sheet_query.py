@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import minireg
-from minireg.query import quote_columns
+from minireg.adapters.query import quote_columns
 from tests.conftest import run_cli, run_proc, tree_digest
 from tests.sheet_support import add, at
 

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minireg
-from minireg.spreadsheet import set_format_line
-from minireg.storage.ledger_xlsx import escape_text, read_text, workbook_bytes
+from minireg.adapters.xlsx import escape_text, read_text, workbook_bytes
+from minireg.service.spreadsheet import set_format_line
 from tests.conftest import run_cli, tree_digest
 from tests.sheet_support import add, at
 
@@ -246,8 +246,8 @@ def test_escape_text_round_trips(text: str) -> None:
     )
 )
 def test_any_one_line_text_reads_back_exactly_from_the_workbook(text: str) -> None:
+    from minireg.adapters.xlsx import read_sheet
     from minireg.domain.records import VersionRecord
-    from minireg.storage.ledger_xlsx import read_sheet
 
     rec = VersionRecord("m", 1, description=text, tags={"note": text}, params={"p": text})
     data = workbook_bytes([rec], [])

@@ -1,63 +1,54 @@
-"""The ``minireg`` command: a thin Typer layer over the Python API."""
+"""The ``minireg`` command line.
+
+:func:`main` parses the command lines scripts run in loops (``path``,
+``promote``, ``register``, ...) with the explicit table of
+:mod:`minireg.cli.table` and runs them without importing Typer; every other
+command line, ``--help`` included, goes to the Typer app
+(:mod:`minireg.cli.typer_app`). Either way the command's body is the same plain
+function of a noun module (``versions``, ``stages``, ``metadata``, ``audit``,
+``git``, ``files``), run through the one error funnel (:mod:`minireg.cli.errors`)
+and rendered by :mod:`minireg.cli.render`.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import TYPE_CHECKING, Any
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
-from minireg._version import __version__
-from minireg.cli.common import set_traceback
-
-app = typer.Typer(
-    name="minireg",
-    help="A model registry that lives in your git repository.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"minireg {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    traceback: Annotated[
-        bool, typer.Option("--traceback", help="Show the full traceback of an unexpected error.")
-    ] = False,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version, is_eager=True, help="Print the version and exit."
-        ),
-    ] = False,
-) -> None:
-    """A model registry that lives in your git repository."""
-    set_traceback(traceback)
-
-
-# Each module adds its commands to ``app``; importing them registers them.
-from minireg.cli import core, export, export_mlflow, gitflow, loading, sheet, stages  # noqa: E402
+    app: typer.Typer
 
 __all__ = ["app", "main"]
-_COMMAND_MODULES = (core, stages, loading, export, export_mlflow, sheet, gitflow)
 
 
-def main() -> None:
-    """Entry point of the ``minireg`` script and ``python -m minireg``."""
-    import sys
+def main(argv: list[str] | None = None) -> int:
+    """Run one ``minireg`` command line (default: ``sys.argv[1:]``); return its exit code.
 
-    # Plain path, list, show and register skip Typer's parser, which imports
-    # pydantic (see fast.py). Should Typer move what fast.py reads, Typer parses.
-    try:
-        from minireg.cli import fast
-    except ImportError:
-        app()
-        return
-    if fast.run(sys.argv[1:]):
-        return
-    app()
+    Example:
+        >>> from minireg.cli import main
+        >>> main(["path", "models:/churn/Production"])
+        0
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    from minireg.cli.table import parse
+
+    parsed = parse(args)
+    if parsed is None:
+        from minireg.cli.typer_app import run as run_typer
+
+        return run_typer(args)
+    from minireg.cli.errors import run
+
+    body, kwargs = parsed
+    return run(body, kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    # The Typer app, imported on first use: `minireg path` never pays for Typer.
+    if name == "app":
+        from minireg.cli.typer_app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -23,12 +23,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from minireg.domain.chain import chain_problems
 from minireg.domain.records import Event, VersionRecord
 from minireg.domain.state import State, fold
 from minireg.storage.atomic import remove_orphans, temp_name
 
 CACHE_NAME = "state.marshal"
-_FORMAT = 1
+_FORMAT = 2  # 2: anomalies include hash-chain problems
 
 
 def _fields() -> tuple[str, ...]:
@@ -86,19 +87,32 @@ def _save(path: Path, key: str, state: State) -> None:
             tmp.unlink()
 
 
+def _key(lines: list[str]) -> str:
+    return hashlib.sha256("\n".join(lines).encode("utf-8", errors="surrogatepass")).hexdigest()
+
+
 def cached_state(
     lines: list[str], cache: Path, initial: str, parse: Callable[[list[str]], list[Event]]
 ) -> State:
     """The state folded from the event ``lines``, from the cache when it matches them.
 
     ``parse`` turns the lines into events (raising on a bad line); it runs
-    only when the cache does not match.
+    only when the cache does not match. The state's ``anomalies`` include what
+    breaks the hash chain, so a caller can refuse to build on a bad trail
+    without hashing every event again.
     """
-    key = hashlib.sha256("\n".join(lines).encode("utf-8", errors="surrogatepass")).hexdigest()
+    key = _key(lines)
     path = cache / CACHE_NAME
     state = _load(path, key, initial)
     if state is not None:
         return state
-    state = fold(parse(lines), initial)
+    events = parse(lines)
+    state = fold(events, initial)
+    state.anomalies[:0] = chain_problems(events)
     _save(path, key, state)
     return state
+
+
+def save_state(lines: list[str], cache: Path, state: State) -> None:
+    """Record ``state`` as the fold of ``lines`` (a writer that just appended them)."""
+    _save(cache / CACHE_NAME, _key(lines), state)

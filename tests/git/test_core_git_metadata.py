@@ -147,7 +147,7 @@ def test_api_register_records_git_of_the_current_folder(
 
 
 def test_dirty_anywhere_in_the_repo_counts_from_a_subfolder(repo: Path) -> None:
-    from minireg.gitinfo import describe
+    from minireg.adapters.git.info import describe
 
     (repo / "src").mkdir()
     (repo / "docs").mkdir()
@@ -168,7 +168,7 @@ def test_dirty_anywhere_in_the_repo_counts_from_a_subfolder(repo: Path) -> None:
 
 
 def test_a_bogus_git_folder_is_a_note_not_an_error(tmp_path: Path) -> None:
-    from minireg.gitinfo import describe
+    from minireg.adapters.git.info import describe
 
     (tmp_path / "odd" / ".git").mkdir(parents=True)
     info = describe(tmp_path / "odd")

@@ -15,17 +15,17 @@ from tests.core_support import checked_events
 
 
 class Spy:
-    """Counts full fold-and-render commits (the real method still runs)."""
+    """Counts ledgers rendered in full rather than by inserting a row (the real method runs)."""
 
     def __init__(self, reg: minireg.Registry, monkeypatch: pytest.MonkeyPatch) -> None:
         self.full = 0
-        real = reg._commit
+        real = reg.storage.write_ledger
 
         def counting(*args: object, **kwargs: object) -> object:
             self.full += 1
             return real(*args, **kwargs)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(reg, "_commit", counting)
+        monkeypatch.setattr(reg.storage, "write_ledger", counting)
 
 
 def assert_ledger_is_the_view(reg: minireg.Registry) -> None:

@@ -1,7 +1,8 @@
-"""Bad input to `register`: one sentence on stderr, the documented exit code, nothing written.
+"""Versions (init, register, list, show, path): bad input, missing things, one clear sentence.
 
-Each case runs the real `minireg` in a subprocess and hashes every registry
-file before and after.
+Bad input to `register`: one sentence on stderr, the documented exit code,
+nothing written. Each case runs the real `minireg` in a subprocess and hashes
+every registry file before and after.
 """
 
 from __future__ import annotations
@@ -251,3 +252,12 @@ def test_init_twice_changes_nothing(repo: Path) -> None:
         f"A minireg registry already exists at {root}; nothing changed.\n",
     )
     assert tree_digest(root) == before
+
+
+def test_missing_registry_through_the_fast_path(repo: Path) -> None:
+    out = run_proc("path", "churn", "1", "-r", "nowhere", cwd=repo)
+    assert (out.returncode, out.stdout, out.stderr) == (
+        3,
+        "",
+        "error: No minireg registry at nowhere; create one with `minireg init`.\n",
+    )

@@ -2,7 +2,7 @@
 
 git runs one driver per conflicting file, with the base, ours and theirs versions
 in temp files; the result goes into the ours file, and a non-zero exit makes git
-report a conflict. minireg merges ``events.jsonl`` with :func:`minireg.merge.merge_events`.
+report a conflict. minireg merges ``events.jsonl`` with :func:`minireg.domain.merge.merge_events`.
 
 Which side is published (its version numbers must not change) comes from git:
 during a rebase (``git pull --rebase``) "ours" is the upstream being rebased onto
@@ -27,14 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+from minireg.adapters.git.commit import CONFLICT_NOTE, GitError, git_dir_of, open_repo, run_git
+from minireg.adapters.git.info import current_actor, find_git_root
 from minireg.domain.config import Config
 from minireg.domain.ledger import render_csv
-from minireg.domain.records import Event
-from minireg.domain.state import fold
-from minireg.errors import InvalidInput
-from minireg.gitcommit import CONFLICT_NOTE, GitError, git_dir_of, open_repo, run_git
-from minireg.gitinfo import current_actor, find_git_root
-from minireg.merge import (
+from minireg.domain.merge import (
     MergeResult,
     Side,
     event_lines,
@@ -44,6 +41,9 @@ from minireg.merge import (
     parse_side,
     published_side,
 )
+from minireg.domain.records import Event
+from minireg.domain.state import fold
+from minireg.errors import InvalidInput
 from minireg.storage.atomic import atomic_write
 from minireg.storage.files import CONFIG_NAME, CSV_NAME, EVENTS_NAME
 
@@ -94,7 +94,7 @@ def install_merge_driver(root: Path) -> Installed:
 
 
 def _config(registry: Path) -> Config:
-    from minireg.registry import _read_config
+    from minireg.service.registry import _read_config
 
     if (registry / CONFIG_NAME).is_file():
         return _read_config(registry)
@@ -121,8 +121,8 @@ def _merge(top: Path, events_rel: str, ours: bytes, theirs: bytes, config: Confi
         published = None  # the longer trail keeps every event as it is
     else:
         return MergeResult(problems=[f"could not tell which side is published: {main.why}"])
-    from minireg.inputs import utc_text
-    from minireg.registry import TOOL
+    from minireg.domain.values import utc_text
+    from minireg.service.registry import TOOL
 
     result = merge_events(
         ours_events,
@@ -297,7 +297,7 @@ def merge_driver(
     ``ours`` receives the result. Returns the problems that stopped the merge
     (``ours`` is then left untouched); an empty list means merged.
     """
-    del base  # the shared events are found by hash; see minireg.merge
+    del base  # the shared events are found by hash; see minireg.domain.merge
     top = find_git_root(cwd or Path.cwd()) or (cwd or Path.cwd())
     rel = PurePosixPath(path)
     registry = top / rel.parent

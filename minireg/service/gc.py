@@ -13,7 +13,7 @@ from minireg.domain.state import fold
 from minireg.errors import IntegrityError, NotFound
 
 if TYPE_CHECKING:
-    from minireg.registry import Registry
+    from minireg.service.registry import Registry
 
 DEFAULT_GRACE = 3600.0
 """Seconds an unreferenced object is kept. ``register`` stores objects before it takes

@@ -29,7 +29,7 @@ from minireg.storage.stamp import trusted_ledger, write_stamp
 if TYPE_CHECKING:
     import pandas as pd
 
-    from minireg.registry import Registry
+    from minireg.service.registry import Registry
 
 DATE_COLUMNS = ("created_at", "approved_at", "training_date")
 INT_COLUMNS = ("version", "artifact_bytes")

@@ -23,7 +23,7 @@ from minireg.storage.atomic import atomic_write
 from minireg.storage.files import CONFIG_NAME, CSV_NAME, XLSX_NAME
 
 if TYPE_CHECKING:
-    from minireg.registry import Registry
+    from minireg.service.registry import Registry
 
 FORMATS = ("csv", "xlsx")
 # OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet.
@@ -168,7 +168,7 @@ def export_csv(reg: Registry, out: Path, excel: bool = False) -> int:
 
 def export_xlsx(reg: Registry, out: Path) -> int:
     """Write the ledger workbook (ledger and audit sheets) to ``out``; return the version count."""
-    from minireg.storage.ledger_xlsx import workbook_bytes
+    from minireg.adapters.xlsx import workbook_bytes
 
     _check_out(reg, out)
     events = reg.events()

@@ -15,7 +15,7 @@ from minireg.domain.ledger import FIXED_COLUMNS
 from minireg.domain.records import VersionRecord
 
 if TYPE_CHECKING:
-    from minireg.registry import Registry
+    from minireg.service.registry import Registry
 
 # Fields shown side by side: the ledger's fixed columns between the version's
 # identity (model, version) and its approval (approved_by, approved_at), in order.

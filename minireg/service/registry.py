@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 
 from minireg._version import __version__
 from minireg.domain import ledger as ledger_view
-from minireg.domain.chain import parse_events
+from minireg.domain.chain import Trail, parse_events
 from minireg.domain.config import DEFAULT_TOML, Config, parse_config
 from minireg.domain.names import check_alias, check_key, check_model_name, check_text
 from minireg.domain.policies import Check, Proposal, evaluate
 from minireg.domain.records import Draft, Event, VersionRecord, chain
 from minireg.domain.state import State, apply, fold
 from minireg.domain.uris import ModelURI, parse_uri
-from minireg.errors import IntegrityError, InvalidInput, NotFound, Refused
-from minireg.inputs import parse_moment, parse_version, utc_text
+from minireg.domain.values import parse_moment, parse_version, utc_text
+from minireg.errors import IntegrityError, InvalidInput, NotFound, Refused, local_io
 from minireg.storage.atomic import atomic_write
 from minireg.storage.files import (
     CONFIG_NAME,
@@ -268,10 +268,37 @@ class Report:
     versions: int = 0
     objects: int = 0
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What is worth knowing but not wrong (a trimmed final newline, a torn last write)."""
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data with stable keys, for ``--json``."""
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "versions": self.versions,
+            "objects": self.objects,
+            "problems": list(self.problems),
+            "notes": list(self.notes),
+        }
+
+
+def _tail_notes(trail: Trail) -> list[str]:
+    if trail.tail_is_event:
+        return [
+            f"{EVENTS_NAME}: the last event lacks its final newline (trimmed by an editor or "
+            "a tool?); it is a complete event and counts, and the next write adds the newline"
+        ]
+    if trail.torn:
+        return [
+            f"{EVENTS_NAME}: it ends in an unfinished line (a write cut short by a crash); "
+            "that write was never acknowledged, and the next write removes it"
+        ]
+    return []
 
 
 class Registry:
@@ -282,7 +309,7 @@ class Registry:
         self.config = config
         self.storage = FileStorage(root, config.format, lock_timeout(config.lock_timeout))
         self.clock: Clock = _utc_now
-        # Set by minireg.gitcommit.committing: commits the written files before the lock is let go.
+        # Set by the git adapter: commits the written files before the lock is let go.
         self.after_write: AfterWrite | None = None
         # resolve()'s cache: the folded state and per-model version lists, keyed by a stat
         # of events.jsonl, so a serving process re-reads the trail only after a write.
@@ -453,13 +480,13 @@ class Registry:
 
     def to_pandas(self) -> pd.DataFrame:
         """Every version as a typed DataFrame: datetimes (UTC), float metrics, int versions."""
-        from minireg.query import versions_frame
+        from minireg.adapters.query import versions_frame
 
         return versions_frame(self)
 
     def events_to_pandas(self) -> pd.DataFrame:
         """The audit trail as a DataFrame, one row per event."""
-        from minireg.query import events_frame
+        from minireg.adapters.query import events_frame
 
         return events_frame(self)
 
@@ -471,29 +498,102 @@ class Registry:
     def _actor(self, actor: str | None) -> str:
         if actor:
             return actor
-        from minireg.gitinfo import current_actor
+        from minireg.adapters.git.info import current_actor
 
         return current_actor()
+
+    def _checked_state(self, lines: list[str]) -> State:
+        """The state of ``lines``, or IntegrityError if the trail does not check out.
+
+        Writes build only on a sound trail: appending to a forked chain (after a
+        ``merge=union``, say) or to a trail with a version registered twice would
+        bury the problem under new events.
+        """
+        from minireg.storage.state_cache import cached_state
+
+        state = cached_state(
+            lines, self.storage.cache, self.config.initial_stage, self._parse_events
+        )
+        if state.anomalies:
+            raise IntegrityError(
+                f"The audit trail {self.storage.events_path} does not check out, so nothing "
+                f"was written ({state.anomalies[0]}); run `minireg verify`, then restore "
+                "events.jsonl from git or finish the merge with the minireg merge driver.",
+                list(state.anomalies),
+            )
+        return state
 
     def _commit(
         self, drafts_for: Callable[[State], list[Draft]], *, actor: str | None, now: datetime | None
     ) -> tuple[list[Event], State]:
-        """Decide under the lock, then write: events first, then the ledger view."""
+        """The one write path: decide under the lock, append the events, then update the views.
+
+        The durable append to ``events.jsonl`` is the commit point. Before it a
+        failure leaves nothing visible (``LocalIOError`` with ``recorded=False``,
+        exit 9); after it the change stands, so a ledger or cache that cannot be
+        written only logs a warning (``minireg rebuild`` brings the ledger up to date).
+        """
         who = self._actor(actor)
-        with self.storage.lock():
-            events = self.events()
-            state = fold(events, self.config.initial_stage)
+        storage = self.storage
+        with storage.lock():
+            lines = storage.read_event_lines()
+            state = self._checked_state(lines)
             drafts = drafts_for(state)
             if not drafts:
                 return [], state
             new = chain(drafts, head=state.head, time=self._now(now), actor=who, tool=TOOL)
-            self.storage.append_events(new)
+            ledger_before = self._vouched_ledger(new)
+            storage.append_events(new)  # the commit point
             for event in new:
                 apply(state, event)
-            self.storage.write_ledger(state.records(), [*events, *new])
+            lines = [*lines, *(event.to_line() for event in new)]
+            self._update_views(lines, state, new, ledger_before)
             if self.after_write is not None:
                 self.after_write(new, state.head, "")
         return new, state
+
+    def _vouched_ledger(self, new: list[Event]) -> bytes | None:
+        """The CSV ledger's bytes when one registration can be inserted as a row.
+
+        Only when the ledger stamp vouches that ``ledger.csv`` is exactly the view
+        of the events before ``new``; the insert then gives the same bytes as a
+        full render, without rendering every row again.
+        """
+        if self.config.format != "csv" or len(new) != 1 or new[0].action != "register":
+            return None
+        from minireg.storage.stamp import trusted_ledger
+
+        storage = self.storage
+        return trusted_ledger(storage.cache, storage.events_path, storage.ledger_path)
+
+    def _update_views(
+        self, lines: list[str], state: State, new: list[Event], ledger_before: bytes | None
+    ) -> None:
+        """After the commit point: the state cache and the ledger; a failure is a warning."""
+        from minireg.storage.state_cache import save_state
+
+        save_state(lines, self.storage.cache, state)
+        try:
+            inserted = None
+            if ledger_before is not None:
+                from minireg.domain import ledger_append
+
+                plan = ledger_append.plan(ledger_before, new[0].model)
+                if plan is not None and plan.next_version == new[0].version:
+                    inserted = plan.insert(state.versions[(new[0].model, plan.next_version)])
+            if inserted is not None:
+                self.storage.write_ledger_bytes(inserted)
+            elif self.config.format == "xlsx":
+                self.storage.write_ledger(state.records(), self._parse_events(lines))
+            else:
+                self.storage.write_ledger(state.records(), [])
+        except OSError as exc:
+            log.warning(
+                "The change WAS recorded in the audit trail, but %s could not be written "
+                "(%s); it lags behind the events until `minireg rebuild` succeeds.",
+                self.storage.ledger_path,
+                exc.strerror or exc,
+            )
 
     def register(
         self,
@@ -536,7 +636,7 @@ class Registry:
         """
         # Check every input before anything touches the disk.
         check_model_name(model)
-        from minireg.inputs import metrics_from, params_from, tags_from
+        from minireg.domain.values import metrics_from, params_from, tags_from
 
         metric_values = metrics_from(given=metrics)
         param_values = params_from(given=params)
@@ -576,7 +676,7 @@ class Registry:
         else:
             req_bytes = environment_requirements()
 
-        from minireg.gitinfo import describe
+        from minireg.adapters.git.info import describe
 
         git = describe(Path(code_dir) if code_dir else Path.cwd(), exclude=self.root)
         if git.note:
@@ -586,8 +686,9 @@ class Registry:
         # Objects go in before the lock: they are content-addressed, so a
         # concurrent writer storing the same bytes is harmless, and a long copy
         # does not hold up other writers.
-        stored = self.storage.objects.put_path(source, progress)
-        req_sha = self.storage.put_object(req_bytes)
+        with local_io(self.storage.objects.root, False, "store the artifact in"):
+            stored = self.storage.objects.put_path(source, progress)
+            req_sha = self.storage.put_object(req_bytes)
         when = self._now(now)
         body = {
             "stage": self.config.initial_stage,
@@ -609,10 +710,6 @@ class Registry:
             "tags": tag_values,
         }
 
-        appended = self._register_appending(model, body, who, now)
-        if appended is not None:
-            return appended
-
         def drafts(state: State) -> list[Draft]:
             return [Draft("register", model, state.next_version(model), body)]
 
@@ -620,44 +717,6 @@ class Registry:
         version = new[0].version
         assert version is not None
         return state.versions[(model, version)]
-
-    def _register_appending(
-        self, model: str, body: dict[str, Any], who: str, now: datetime | None
-    ) -> VersionRecord | None:
-        """Register by inserting one ledger row, without folding every event; None if unsure.
-
-        Only when the ledger stamp vouches that ``ledger.csv`` is exactly the
-        view of the current events: the new version's number then comes from
-        the model's last row, and the chain's head from the last event line.
-        The result is byte for byte what :meth:`_commit` would write; it keeps
-        a register O(size of the files) instead of O(parsing every event).
-        """
-        if self.config.format != "csv":
-            return None
-        from minireg.domain import ledger_append
-        from minireg.storage.stamp import trusted_ledger
-
-        storage = self.storage
-        with storage.lock():
-            data = trusted_ledger(storage.cache, storage.events_path, storage.ledger_path)
-            plan = ledger_append.plan(data, model) if data is not None else None
-            if plan is None:
-                return None
-            line = storage.last_event_line()
-            head = Event.from_line(line) if line is not None else None
-            draft = Draft("register", model, plan.next_version, body)
-            new = chain([draft], head=head, time=self._now(now), actor=who, tool=TOOL)
-            state = State(initial_stage=self.config.initial_stage)
-            apply(state, new[0])
-            rec = state.versions[(model, plan.next_version)]
-            ledger = plan.insert(rec)
-            if ledger is None:
-                return None
-            storage.append_events(new)
-            storage.write_ledger_bytes(ledger)
-            if self.after_write is not None:
-                self.after_write(new, new[0], "")
-        return rec
 
     def promote(
         self,
@@ -894,8 +953,15 @@ class Registry:
             NotFound: ``against_git`` and no minireg commit is in the git history.
         """
         report = Report()
-        with self.storage.lock():
-            lines = self.storage.read_event_lines()
+        with self.storage.consistent_read() as locked:
+            if not locked:
+                report.notes.append(
+                    "read without the registry lock (the folder cannot be written): a write "
+                    "in progress elsewhere would show as a lagging ledger"
+                )
+            trail = self.storage.read_trail()
+            report.notes.extend(_tail_notes(trail))
+            lines = trail.lines
             events, problems = parse_events(lines)
             report.events = len(lines)
             report.problems.extend(f"{EVENTS_NAME} {p}" for p in problems)
@@ -915,7 +981,7 @@ class Registry:
                     report.problems.extend(
                         f"{where}: {p}" for p in self.storage.objects.check(digest, is_dir)
                     )
-        from minireg.gitcommit import git_problems
+        from minireg.adapters.git.commit import git_problems
 
         report.problems.extend(git_problems(self.root, events, against_git=against_git))
         return report
@@ -927,7 +993,7 @@ class Registry:
         if not path.is_file():
             return [f"{path.name} is missing; run `minireg rebuild`"]
         if self.config.format == "xlsx":
-            from minireg.storage.ledger_xlsx import compare_workbook
+            from minireg.adapters.xlsx import compare_workbook
 
             problems = compare_workbook(records, events, path.read_bytes())
         else:
@@ -943,8 +1009,9 @@ class Registry:
     def rebuild(self) -> int:
         """Regenerate the ledger from the events; return the number of versions."""
         with self.storage.lock():
-            events = self.events()
-            state = fold(events, self.config.initial_stage)
+            lines = self.storage.read_event_lines()
+            state = self._checked_state(lines)
+            events = self._parse_events(lines) if self.config.format == "xlsx" else []
             self.storage.write_ledger(state.records(), events)
             if self.after_write is not None:
                 self.after_write([], state.head, "minireg: rebuild the ledger from the events")

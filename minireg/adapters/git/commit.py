@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from minireg.adapters.git.info import find_git_root
+from minireg.domain.merge import known_hashes
 from minireg.domain.records import Event
 from minireg.errors import MiniregError, NotFound, Refused
-from minireg.gitinfo import find_git_root
-from minireg.merge import known_hashes
 
 if TYPE_CHECKING:
     from git import Repo
 
-    from minireg.registry import Registry
+    from minireg.service.registry import Registry
 
 TRAILER = "Minireg-Audit-Head"
 _TRAILER_RE = re.compile(rf"^{TRAILER}:\s*([0-9a-f]{{64}})\s*$", re.MULTILINE)

@@ -29,7 +29,7 @@ from minireg.domain.names import check_model_name
 from minireg.domain.records import VersionRecord
 from minireg.domain.uris import ModelURI, parse_uri
 from minireg.errors import IntegrityError, InvalidInput, MiniregError, Unsafe
-from minireg.registry import Registry, open_registry
+from minireg.service.registry import Registry, open_registry
 from minireg.storage.atomic import temp_name
 from minireg.storage.objects import hash_file, hash_path
 

@@ -1,0 +1,1 @@
+"""Adapters: the one place each outside library (git, pandas, openpyxl) is used."""

@@ -1,0 +1,1 @@
+"""The git adapter: repository facts, commits of registry writes, the merge driver."""

@@ -1,0 +1,36 @@
+"""Which public API call each command's body makes: exactly one each (per form of the command).
+
+A command's body opens the registry, makes this one call and renders the
+result; renaming a call in the service means changing that line and this map.
+``tests/test_cli_api.py`` checks that every name here exists, that the body of
+each command makes the call named, and that every command is listed.
+"""
+
+COMMAND_API: dict[str, str] = {
+    "init": "minireg.service.registry.init_registry",
+    "register": "minireg.service.registry.Registry.register",
+    "list": "minireg.service.registry.Registry.versions",
+    "list --where/--sort/--columns": "minireg.adapters.query.run_list",
+    "show": "minireg.loading.resolve",
+    "show --at": "minireg.service.registry.Registry.snapshot",
+    "path": "minireg.loading.resolve",
+    "checkout": "minireg.loading.checkout",
+    "promote": "minireg.service.registry.Registry.promote",
+    "transition": "minireg.service.registry.Registry.promote",
+    "alias set": "minireg.service.registry.Registry.set_alias",
+    "alias delete": "minireg.service.registry.Registry.delete_alias",
+    "describe": "minireg.service.registry.Registry.describe",
+    "tag": "minireg.service.registry.Registry.tag",
+    "history": "minireg.service.registry.Registry.history",
+    "verify": "minireg.service.registry.Registry.verify",
+    "rebuild": "minireg.service.registry.Registry.rebuild",
+    "diff": "minireg.domain.diff.diff_versions",
+    "install-merge-driver": "minireg.adapters.git.merge_driver.install_merge_driver",
+    "merge-driver": "minireg.adapters.git.merge_driver.merge_driver",
+    "gc": "minireg.service.gc.collect_garbage",
+    "convert": "minireg.service.spreadsheet.convert",
+    "export mlflow": "minireg.exporters.mlflow.export_mlflow",
+    "export xlsx": "minireg.service.spreadsheet.export_xlsx",
+    "export csv": "minireg.service.spreadsheet.export_csv",
+}
+"""Command (or command form) → the dotted name of the public function or method it calls."""

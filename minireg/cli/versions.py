@@ -1,0 +1,167 @@
+"""Versions: init, register, list, show, path, checkout.
+
+Each function is one command's body (open the registry, one public API call,
+render) and takes the command's parameters as keywords, parsed either by the
+hot-path table (:mod:`minireg.cli.table`) or by the Typer app
+(:mod:`minireg.cli.typer_app`), which documents them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from minireg.cli import render
+from minireg.cli.git import committing
+from minireg.domain.uris import ModelURI, is_uri, parse_uri
+from minireg.domain.values import metrics_from, params_from, parse_version, tags_from
+from minireg.errors import InvalidInput
+from minireg.service.registry import init_registry, open_registry
+
+
+def init(registry: Path | None = None) -> None:
+    """minireg init: create a registry, or say that one is there."""
+    reg, created = init_registry(registry)
+    if created:
+        render.message(f"Created a minireg registry at {reg.root}.")
+    else:
+        render.message(f"A minireg registry already exists at {reg.root}; nothing changed.")
+
+
+def register(
+    model: str,
+    artifact: Path,
+    metric: list[str] | None = None,
+    metrics: Path | None = None,
+    param: list[str] | None = None,
+    params: Path | None = None,
+    tag: list[str] | None = None,
+    data: Path | None = None,
+    training_date: str | None = None,
+    description: str = "",
+    requirements: Path | None = None,
+    flavor: str | None = None,
+    code_dir: Path | None = None,
+    registry: Path | None = None,
+    json_out: bool = False,
+    commit: bool | None = None,
+) -> None:
+    """minireg register: store a new version; its number on stdout."""
+    metric_values = metrics_from(metric or [], metrics)
+    param_values = params_from(param or [], params)
+    tag_values = tags_from(tag or [])
+    reg = open_registry(registry)
+    update, finish = render.progress_bar(f"storing {artifact.name}")
+    with committing(reg, commit):
+        try:
+            rec = reg.register(
+                model,
+                artifact,
+                metrics=metric_values,
+                params=param_values,
+                tags=tag_values,
+                data=data,
+                training_date=training_date,
+                description=description,
+                requirements=requirements,
+                flavor=flavor,
+                code_dir=code_dir,
+                progress=update,
+            )
+        finally:
+            finish()
+    if json_out:
+        render.as_json(rec.to_dict())
+    else:
+        render.line(str(rec.version))
+        render.message(f"Registered {rec.model} version {rec.version} ({rec.uri}).")
+
+
+def list_(
+    model: str | None = None,
+    where: str | None = None,
+    sort: str | None = None,
+    columns: str | None = None,
+    registry: Path | None = None,
+    json_out: bool = False,
+) -> None:
+    """minireg list: a table of versions; a pandas query of the ledger with --where/--sort."""
+    reg = open_registry(registry)
+    if where is None and sort is None and columns is None:
+        records = reg.versions(model)
+        if json_out:
+            render.as_json([rec.to_dict() for rec in records])
+        else:
+            render.versions(records)
+        return
+    from minireg.adapters.query import run_list  # pandas, only for a query
+
+    headers, rows = run_list(reg, model, where, sort, columns, all_columns=json_out)
+    if json_out:
+        render.as_json(rows)
+    else:
+        render.query(headers, rows)
+
+
+def _target(target: str, version: str | None) -> ModelURI:
+    """The version named by ``MODEL VERSION`` or by one ``models:/`` URI."""
+    if is_uri(target):
+        if version is not None:
+            raise InvalidInput("Give either a models:/ URI or MODEL VERSION, not both.")
+        return parse_uri(target)
+    if version is None:
+        raise InvalidInput(f"Name a version of {target} (MODEL VERSION) or give a models:/ URI.")
+    return ModelURI(target, version=parse_version(version))
+
+
+def show(
+    target: str,
+    version: str | None = None,
+    at: str | None = None,
+    registry: Path | None = None,
+    json_out: bool = False,
+) -> None:
+    """minireg show: every field of one version; with --at, who held each stage then."""
+    reg = open_registry(registry)
+    if at is not None:
+        if version is not None or is_uri(target):
+            raise InvalidInput("--at takes a MODEL alone, without a version or URI.")
+        snap = reg.snapshot(target, at)
+        if json_out:
+            render.as_json(snap.to_dict())
+        else:
+            render.snapshot(snap)
+        return
+    from minireg.loading import resolve
+
+    found = resolve(_target(target, version), reg)
+    if json_out:
+        render.as_json(found.to_dict())
+    else:
+        render.version(found)
+
+
+def path(target: str, version: str | None = None, registry: Path | None = None) -> None:
+    """minireg path: the local path of a version's artifact, for shell scripts."""
+    reg = open_registry(registry)
+    from minireg.loading import resolve
+
+    render.line(str(resolve(_target(target, version), reg).path))
+
+
+def checkout(
+    uri: str,
+    dest: Path,
+    force: bool = False,
+    registry: Path | None = None,
+    json_out: bool = False,
+) -> None:
+    """minireg checkout: copy a version's artifact out as ordinary files, checked."""
+    from minireg import loading
+
+    done = loading.checkout(uri, dest, registry, force=force)
+    if json_out:
+        data = {**done.record.to_dict(), "uri": done.record.uri, "checkout": str(done.path)}
+        render.as_json(data)
+        return
+    render.line(str(done.path))
+    render.message(f"Checked out {done.model} version {done.version} to {done.path}.")
