@@ -212,18 +212,24 @@ def test_init_writes_merge_attributes(repo: Path) -> None:
 
 
 def test_pull_rebase_renumbers_the_local_registration(repo: Path) -> None:
-    """CI's retry path: rebase a local registration onto an upstream that took the number."""
+    """CI's retry path: rebase a local registration onto an upstream that took the number.
+
+    The local one was registered first, yet it is the one that moves: upstream's
+    version 1 is published and keeps its number.
+    """
     _cli("init")
     git(repo, "add", "registry")
     git(repo, "commit", "-q", "-m", "registry")
     _cli("install-merge-driver")
     git(repo, "checkout", "-q", "-b", "ci")
-    _cli("register", "churn", str(_model_file(repo, "ci.pkl", b"ci\n")), "--commit")
+    local = _model_file(repo, "ci.pkl", b"ci\n")
+    _cli("register", "churn", str(local), "--commit")
     git(repo, "checkout", "-q", "main")
-    _cli("register", "churn", str(_model_file(repo, "up.pkl", b"upstream\n")), "--commit")
+    upstream = _model_file(repo, "up.pkl", b"upstream\n")
+    _cli("register", "churn", str(upstream), "--commit")
     git(repo, "checkout", "-q", "ci")
     res = _run_git(repo, "rebase", "main")
     assert res.returncode == 0, res.stdout + res.stderr
-    assert [v for v, *_ in _summary()] == [1, 2]
+    assert [(v, sha) for v, _, sha, _ in _summary()] == [(1, _sha(upstream)), (2, _sha(local))]
     assert run_proc("verify").returncode == 0
     assert run_proc("verify", "--against-git").returncode == 0

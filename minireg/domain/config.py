@@ -51,6 +51,9 @@ class Config:
     # target stage -> stages it may be entered from; a stage not listed accepts any source.
     transitions: dict[str, tuple[str, ...]] = field(default_factory=dict)
     policies: dict[str, Policy] = field(default_factory=dict)
+    # [git] main_branch: the branch whose version numbers are published; "" means the
+    # remote's default branch (origin/HEAD) if known, else "main".
+    main_branch: str = ""
 
     def stage(self, name: str) -> str | None:
         """Return the configured spelling of stage ``name`` (case-insensitive), or None."""
@@ -215,6 +218,7 @@ def parse_config(raw: dict[str, Any]) -> Config:
             require_clean_git=_flag(body, "require_clean_git", where),
             gates=tuple(parse_gate(g) for g in _strings(body.get("gates", []), f"{where}.gates")),
         )
+    main_branch = _main_branch(raw)
     return Config(
         format=fmt,
         lock_timeout=float(timeout),
@@ -227,7 +231,33 @@ def parse_config(raw: dict[str, Any]) -> Config:
         exclusive=exclusive,
         transitions=transitions,
         policies=policies,
+        main_branch=main_branch,
     )
+
+
+def _main_branch(raw: dict[str, Any]) -> str:
+    """``[git] main_branch``: a branch name, "" when not set."""
+    if "main_branch" in raw:
+        raise InvalidInput("minireg.toml: main_branch belongs under [git].")
+    git_raw = raw.get("git", {})
+    if not isinstance(git_raw, dict):
+        raise InvalidInput("minireg.toml: [git] must be a table.")
+    unknown = sorted(set(git_raw) - {"main_branch"})
+    if unknown:
+        raise InvalidInput(
+            f"minireg.toml: [git] has unknown setting {unknown[0]!r}; the setting is main_branch."
+        )
+    if "main_branch" not in git_raw:
+        return ""
+    name = git_raw["main_branch"]
+    if (
+        not isinstance(name, str)
+        or not name
+        or name.startswith(("-", "refs/"))
+        or any(c.isspace() or c in "~^:?*[\\" for c in name)
+    ):
+        raise InvalidInput('minireg.toml: git.main_branch must be a branch name such as "main".')
+    return name
 
 
 DEFAULT_TOML = """\
@@ -270,4 +300,10 @@ exclusive = []
 # approvers = ["alice@corp", "bob@corp"]
 # require_clean_git = true         # the version was registered from a clean git tree
 # gates = ["auc_roc >= 0.85", "auc_roc >= current.auc_roc - 0.005"]
+
+[git]
+# The branch whose version numbers are published: the merge driver never renumbers them
+# (your unpublished registrations move instead). Default: the remote's default branch
+# (origin/HEAD) if known, else "main".
+# main_branch = "main"
 """

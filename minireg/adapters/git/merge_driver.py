@@ -3,6 +3,14 @@
 git runs one driver per conflicting file, with the base, ours and theirs versions
 in temp files; the result goes into the ours file, and a non-zero exit makes git
 report a conflict. minireg merges ``events.jsonl`` with :func:`minireg.domain.merge.merge_events`.
+
+Which side is published (its version numbers must not change) comes from git:
+during a rebase (``git pull --rebase``) "ours" is the upstream being rebased onto
+and "theirs" the local commit being replayed, so ours is published. In a merge,
+the published side is the one holding events of the main branch (``[git]
+main_branch``, else the remote's default branch, else ``main``; its remote-tracking
+ref when there is one) beyond those both sides share. When that branch cannot be
+found, the driver refuses rather than guess.
 ``ledger.csv`` is a view of the events: its driver renders the view of the same
 merged events, which it reads from the two commits being merged (git merges
 ``ledger.csv`` before ``events.jsonl``, so it cannot wait for that file's result).
@@ -11,6 +19,7 @@ On failure the ours file is left as it is: never conflict markers in registry fi
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
@@ -22,7 +31,17 @@ from minireg.adapters.git.commit import CONFLICT_NOTE, GitError, git_dir_of, ope
 from minireg.adapters.git.info import current_actor, find_git_root
 from minireg.domain.config import Config
 from minireg.domain.ledger import render_csv
-from minireg.domain.merge import MergeResult, merge_events, parse_side
+from minireg.domain.merge import (
+    MergeResult,
+    Side,
+    event_lines,
+    merge_events,
+    moved_published,
+    one_extends_the_other,
+    parse_side,
+    published_side,
+)
+from minireg.domain.records import Event
 from minireg.domain.state import fold
 from minireg.errors import InvalidInput
 from minireg.storage.atomic import atomic_write
@@ -82,28 +101,150 @@ def _config(registry: Path) -> Config:
     return Config()
 
 
-def _merge(ours: bytes, theirs: bytes, config: Config) -> MergeResult:
+def _merge(top: Path, events_rel: str, ours: bytes, theirs: bytes, config: Config) -> MergeResult:
     ours_events, problems = parse_side(ours, "this branch's")
     theirs_events, more = parse_side(theirs, "the other branch's")
     if problems or more:
         return MergeResult(problems=problems + more)
     from minireg._version import TOOL
+
+    main = _main_trail(top, events_rel, config.main_branch)
+    rebasing = _rebasing(top)
+    # Most often main is a prefix of one side or of both: then no need to read it all.
+    in_ours, in_theirs = main.prefix_of(ours_events), main.prefix_of(theirs_events)
+    published: Side | None
+    if rebasing:
+        published = "ours"  # the upstream being rebased onto
+    elif main.lines is not None and (in_ours or in_theirs):
+        published = None if in_ours and in_theirs else "ours" if in_ours else "theirs"
+    elif main.lines is not None and main.events() is not None:
+        published = published_side(ours_events, theirs_events, main.events() or [])
+    elif one_extends_the_other(ours_events, theirs_events):
+        published = None  # the longer trail keeps every event as it is
+    else:
+        return MergeResult(problems=[f"could not tell which side is published: {main.why}"])
     from minireg.domain.values import utc_text
 
-    return merge_events(
+    result = merge_events(
         ours_events,
         theirs_events,
+        published=published,
         initial_stage=config.initial_stage,
         exclusive=config.exclusive,
         actor=current_actor(),
         time=utc_text(datetime.now(timezone.utc)),
         tool=TOOL,
     )
+    if not result.ok or main.lines is None:
+        return result
+    # Check that no version of main got another number. When the kept trail starts with
+    # main's and renumbers nothing after it, that holds by construction.
+    kept, kept_has_main = (
+        (theirs_events, in_theirs) if published == "theirs" else (ours_events, in_ours)
+    )
+    if kept_has_main and not any(
+        e.action == "renumber" and not e.data.get("rewritten") for e in kept[len(main.lines) :]
+    ):
+        return result
+    main_events = main.events()
+    if main_events is None:
+        return MergeResult(problems=[f"could not tell which side is published: {main.why}"])
+    moved = moved_published(main_events, result.events)
+    if moved:
+        return MergeResult(
+            problems=[
+                f"{model} version {old} of {main.name} would become version {new}; "
+                "published numbers never change: rebase the branch that renumbered it onto "
+                f"{main.name} (git rebase {main.name}), then merge again"
+                for model, old, new in moved
+            ]
+        )
+    return result
+
+
+def _rebasing(top: Path) -> bool:
+    """True during a rebase: git replays commits from rebase-merge/ or rebase-apply/."""
+    git_dir = git_dir_of(top)
+    return git_dir is not None and any(
+        (git_dir / name).is_dir() for name in ("rebase-merge", "rebase-apply")
+    )
+
+
+@dataclass
+class _Main:
+    """The main branch as this clone knows it: its trail's lines, parsed when needed."""
+
+    name: str
+    ref: str = ""
+    lines: list[str] | None = None
+    """None when the branch is not here."""
+    why: str = ""
+    _events: list[Event] | None = None
+
+    def prefix_of(self, trail: list[Event]) -> bool:
+        """True when ``trail`` starts with main's whole trail (the last hashes agree)."""
+        if self.lines is None:
+            return False
+        if not self.lines:
+            return True
+        n = len(self.lines)
+        if n > len(trail):
+            return False
+        try:
+            last = json.loads(self.lines[-1]).get("hash")
+        except (ValueError, AttributeError):
+            return False
+        return bool(trail[n - 1].hash == last)
+
+    def events(self) -> list[Event] | None:
+        """Main's events (only hashes and identities are used: main checks its own
+        chain), or None when they cannot be read."""
+        if self._events is None and self.lines is not None:
+            try:
+                self._events = [Event.from_line(line) for line in self.lines]
+            except (ValueError, KeyError, TypeError):
+                self.why = f"the events.jsonl of {self.ref} cannot be read; fix it first"
+        return self._events
+
+
+def _main_trail(top: Path, events_rel: str, configured: str) -> _Main:
+    """The main branch's trail: from its remote-tracking ref when there is one (local
+    commits on main are not published until pushed), else from the local branch."""
+    repo = open_repo(top, "the merge driver runs inside a git repository")
+    with repo:
+        name = configured
+        if not name:
+            try:
+                target = run_git(repo, "symbolic-ref", "-q", "refs/remotes/origin/HEAD").strip()
+            except GitError:
+                target = ""
+            name = target.removeprefix("refs/remotes/origin/") if target else "main"
+        try:
+            remote = run_git(repo, "config", "--get", f"branch.{name}.remote").strip()
+        except GitError:
+            remote = ""
+        refs: tuple[str, ...] = (f"refs/heads/{name}",)
+        if remote != ".":
+            refs = (f"refs/remotes/{remote or 'origin'}/{name}", *refs)
+        for ref in refs:
+            try:
+                run_git(repo, "rev-parse", "--verify", "-q", f"{ref}^{{commit}}")
+            except GitError:
+                continue
+            return _Main(name, ref, event_lines(_events_at(top, ref, events_rel)))
+    looked = " and ".join(ref.split("/", 2)[2] for ref in refs)
+    return _Main(
+        name,
+        why=f"there is no branch {name!r} here (looked for {looked}); set [git] main_branch "
+        "in minireg.toml to the branch whose version numbers are published (or fetch it), "
+        "then merge again",
+    )
 
 
 def _other_commit(top: Path) -> str | None:
     """The commit being merged in: git names it in GITHEAD_<sha> for a merge;
-    a rebase lists the commit it is picking last in rebase-merge/done."""
+    a rebase lists the commit it is picking last in rebase-merge/done (the apply
+    backend names it in REBASE_HEAD)."""
     for key in os.environ:
         if key.startswith("GITHEAD_") and len(key) == len("GITHEAD_") + 40:
             return key[len("GITHEAD_") :]
@@ -114,6 +255,9 @@ def _other_commit(top: Path) -> str | None:
         picks = [parts[1] for parts in lines if len(parts) >= 2 and not parts[0].startswith("#")]
         if picks:
             return picks[-1]
+    rebase_head = git_dir / "REBASE_HEAD" if git_dir else None
+    if rebase_head is not None and rebase_head.is_file():
+        return rebase_head.read_text(encoding="utf-8").strip() or None
     return None
 
 
@@ -163,8 +307,9 @@ def merge_driver(
     except InvalidInput as exc:
         config = Config()
         del exc
+    events_rel = (rel.parent / EVENTS_NAME).as_posix()
     if rel.name == EVENTS_NAME:
-        result = _merge(ours.read_bytes(), theirs.read_bytes(), config)
+        result = _merge(top, events_rel, ours.read_bytes(), theirs.read_bytes(), config)
         if result.ok:
             ours.write_bytes(result.text())
             return []
@@ -177,9 +322,12 @@ def merge_driver(
                 "`minireg rebuild` and `git add` the ledger"
             ]
         else:
-            events_rel = (rel.parent / EVENTS_NAME).as_posix()
             result = _merge(
-                _events_at(top, "HEAD", events_rel), _events_at(top, other, events_rel), config
+                top,
+                events_rel,
+                _events_at(top, "HEAD", events_rel),
+                _events_at(top, other, events_rel),
+                config,
             )
             if result.ok:
                 state = fold(result.events, config.initial_stage)
