@@ -95,6 +95,7 @@ def resolve(uri: str | ModelURI, registry: RegistryLike = None) -> Resolved:
     Raises:
         InvalidInput: the URI is malformed (the message lists the accepted forms).
         NotFound: the registry, model, version, stage or alias does not exist.
+        Unsafe: the artifact's object is a symlink.
 
     Example:
         >>> minireg.resolve("models:/churn_predictor/Production").version
@@ -102,7 +103,21 @@ def resolve(uri: str | ModelURI, registry: RegistryLike = None) -> Resolved:
     """
     reg = _registry(registry)
     rec = reg.resolve(_parse(uri))
+    if not rec.is_dir:
+        reg.storage.objects.refuse_links(rec.artifact_sha256)
     return Resolved(rec, reg.artifact_path(rec))
+
+
+def _refuse_links(reg: Registry, rec: VersionRecord) -> None:
+    """Raise Unsafe when the artifact's object (or, for a folder, any of its files) is a symlink.
+
+    A symlink points at bytes outside the registry that may change after they were hashed.
+    """
+    objects = reg.storage.objects
+    objects.refuse_links(rec.artifact_sha256)
+    if rec.is_dir and objects.has(rec.artifact_sha256):
+        for entry in objects.read_manifest(rec.artifact_sha256):
+            objects.refuse_links(str(entry["sha256"]))
 
 
 def _mismatch(rec: VersionRecord, found: str, where: Path | str) -> IntegrityError:
@@ -137,6 +152,7 @@ def _read_checked(reg: Registry, rec: VersionRecord) -> bytes:
     Hashing the very bytes that get deserialized leaves no window in which the
     file could be swapped between the check and the load.
     """
+    _refuse_links(reg, rec)
     path = reg.artifact_path(rec)
     data = path.read_bytes()
     found = hashlib.sha256(data).hexdigest()
@@ -146,6 +162,7 @@ def _read_checked(reg: Registry, rec: VersionRecord) -> bytes:
 
 
 def _checked_path(reg: Registry, rec: VersionRecord) -> Path:
+    _refuse_links(reg, rec)
     path = reg.artifact_path(rec)
     if rec.is_dir:
         _check_dir(reg, rec, path)
@@ -253,7 +270,8 @@ def load_model(
         InvalidInput: the URI is malformed, or the artifact does not load here.
         NotFound: the model, version, stage or alias does not exist.
         IntegrityError: the artifact does not match its recorded sha256.
-        Unsafe: pickle loading is forbidden, or skops types are not trusted.
+        Unsafe: pickle loading is forbidden, skops types are not trusted, or the
+            artifact's object is a symlink.
 
     Example:
         >>> model = minireg.load_model("models:/churn_predictor/Production")
@@ -348,12 +366,14 @@ def checkout(
         InvalidInput: ``dest`` is taken (use ``force``), or its folder does not exist.
         NotFound: the model, version, stage or alias does not exist.
         IntegrityError: the artifact does not match its recorded sha256.
+        Unsafe: the artifact's object (or a file of a folder) is a symlink.
 
     Example:
         >>> minireg.checkout("models:/churn_predictor/Production", "build/")
     """
     reg = _registry(registry)
     rec = reg.resolve(_parse(uri))
+    _refuse_links(reg, rec)
     objects = reg.storage.objects
     target = Path(dest)
     if rec.is_dir:

@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +15,14 @@ from minireg._version import __version__
 from minireg.domain import ledger as ledger_view
 from minireg.domain.chain import parse_events
 from minireg.domain.config import DEFAULT_TOML, Config, parse_config
-from minireg.domain.names import check_alias, check_key, check_model_name, check_text
+from minireg.domain.names import (
+    check_alias,
+    check_key,
+    check_model_name,
+    check_person,
+    check_stage_name,
+    check_text,
+)
 from minireg.domain.policies import Check, Proposal, evaluate
 from minireg.domain.records import Draft, Event, VersionRecord, chain
 from minireg.domain.state import State, apply, fold
@@ -206,6 +213,9 @@ class Promotion:
     checks: list[Check]
     events: list[Event]
     dry_run: bool = False
+    # The version models:/MODEL/<to_stage> resolves to afterwards (the highest in the stage,
+    # as in MLflow): not ``version`` when a higher one holds a non-exclusive stage too.
+    serving: int | None = None
 
     @property
     def allowed(self) -> bool:
@@ -223,6 +233,7 @@ class Promotion:
             "allowed": self.allowed,
             "archived": self.archived,
             "dry_run": self.dry_run,
+            "serving": self.serving,
             "checks": [c.to_dict() for c in self.checks],
             "events": [e.to_dict() for e in self.events],
         }
@@ -470,7 +481,7 @@ class Registry:
 
     def _actor(self, actor: str | None) -> str:
         if actor:
-            return actor
+            return check_person("actor", actor)
         from minireg.gitinfo import current_actor
 
         return current_actor()
@@ -691,7 +702,8 @@ class Registry:
             A :class:`Promotion`: its checks, the archived versions and the new events.
 
         Raises:
-            InvalidInput: a bad version number, or a newline in approver or reason.
+            InvalidInput: a bad version number, a control character in the stage or the
+                approver, or a newline in the reason.
             NotFound: unknown model, version or stage.
             Refused: a check failed (``reasons`` lists each); nothing is written.
 
@@ -700,27 +712,31 @@ class Registry:
             ...             reason="AUC 0.91 vs 0.88", archive_existing=True)
         """
         number = parse_version(version)
-        target = self._stage(stage)
+        target = self._stage(check_stage_name(stage))
         # A blank approver is no approver: "--approver ' '" must not pass a policy.
-        approver = check_text("approver", approver).strip()
+        approver = check_person("approver", approver).strip()
         check_text("reason", reason)
         result: list[Promotion] = []
 
         def drafts(state: State) -> list[Draft]:
             rec = self._find(state, model, number)
+            holders = [h for h in state.holders(model, target) if h.version != number]
             if rec.stage == target:
+                serving = max([number, *(h.version for h in holders)])
                 result.append(
-                    Promotion(model, number, rec.stage, target, False, [], [], [], dry_run)
+                    Promotion(model, number, rec.stage, target, False, [], [], [], dry_run, serving)
                 )
                 return []
-            holders = [h for h in state.holders(model, target) if h.version != number]
             proposal = Proposal(rec, target, approver, reason, archive_existing)
             checks = evaluate(self.config, proposal, holders)
             # Archiving into the archive stage itself would move versions nowhere.
             moving = archive_existing and target != self.config.archive_stage
             archived = [h.version for h in holders] if moving else []
+            serving = max([number, *(h.version for h in holders if h.version not in archived)])
             result.append(
-                Promotion(model, number, rec.stage, target, True, archived, checks, [], dry_run)
+                Promotion(
+                    model, number, rec.stage, target, True, archived, checks, [], dry_run, serving
+                )
             )
             failed = [c for c in checks if not c.passed]
             if dry_run:
@@ -761,18 +777,7 @@ class Registry:
             drafts(self.state())
             return result[0]
         new, _ = self._commit(drafts, actor=actor, now=now)
-        done = result[0]
-        return Promotion(
-            done.model,
-            done.version,
-            done.from_stage,
-            done.to_stage,
-            done.changed,
-            done.archived,
-            done.checks,
-            new,
-            False,
-        )
+        return replace(result[0], events=new, dry_run=False)
 
     def set_alias(
         self,

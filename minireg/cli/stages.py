@@ -63,10 +63,24 @@ def _promote(
             archive_existing=archive_existing,
             dry_run=dry_run,
         )
+    # MLflow resolves a stage to its highest version: say so when that is not this one (and
+    # the stage is one a model is served from, not where versions start or retire).
+    stage, serving = result.to_stage, result.serving
+    shadowed = serving != result.version and stage not in (
+        reg.config.initial_stage,
+        reg.config.archive_stage,
+    )
+    note = (
+        f"models:/{model}/{stage} resolves to version {serving}, the highest version in {stage}; "
+        f"to serve version {result.version}, move version {serving} out "
+        f"(minireg promote {model} {serving} --to {reg.config.archive_stage})."
+    )
     if json_out:
         print_json(result.to_dict())
     elif not result.changed:
         err(f"{model} version {result.version} is already in {result.to_stage}; nothing to do.")
+        if shadowed:
+            err(note)
     else:
         if result.checks:
             print_table(
@@ -85,6 +99,8 @@ def _promote(
                     f"{prefix} version {archived} from "
                     f"{result.to_stage} to {reg.config.archive_stage}."
                 )
+            if shadowed:
+                err(note)
         if dry_run and result.allowed:
             err("Dry run: nothing was written.")
     if dry_run and not result.allowed:
