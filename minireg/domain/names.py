@@ -76,12 +76,11 @@ def check_person(field: str, text: str) -> str:
     Control characters (a newline, a tab, an escape) are refused, so the name
     stays on its ledger line and prints as what it is.
     """
-    check_text(field, text)
     if _CONTROL_RE.search(text):
         raise InvalidInput(
             f"The {field} {text!r} contains a control character; give it on one plain line."
         )
-    return text
+    return check_text(field, text)
 
 
 def check_stage_name(name: str, where: str = "") -> str:
