@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import minireg
-from minireg.storage.lock import LOCK_NAME, _LockFileReplaced, _same_file
+from minireg.storage.lock import LOCK_NAME, _LockFileReplaced, _same_file, registry_lock
 from tests.conftest import git, run_proc, tree_digest
 from tests.core_support import checked_events
 
@@ -193,3 +193,42 @@ def test_an_odd_configured_lock_timeout_exits_2(reg: minireg.Registry, repo: Pat
     assert out.returncode == 2, out.stderr
     assert "lock_timeout" in out.stderr
     assert tree_digest(reg.root) == before
+
+
+FORKS_INSIDE = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    from minireg.storage.lock import registry_lock
+
+    with registry_lock(Path(sys.argv[1]), 5):
+        child = os.fork()
+        if child == 0:  # a long-lived child (a worker pool, say) forked inside the lock
+            time.sleep(30)
+            os._exit(0)
+    print(child, flush=True)
+    sys.stdin.read()
+    os.kill(child, 9)
+    os.waitpid(child, 0)
+    """
+)
+
+
+def test_a_child_forked_inside_the_lock_does_not_keep_it(
+    reg: minireg.Registry, tmp_path: Path
+) -> None:
+    script = tmp_path / "forks.py"
+    script.write_text(FORKS_INSIDE)
+    parent = subprocess.Popen(
+        [sys.executable, str(script), str(reg.root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        assert parent.stdout.readline().strip().isdigit()  # the parent let go; the child lives
+        with registry_lock(reg.root, 2):
+            pass
+    finally:
+        parent.communicate("", timeout=60)

@@ -20,6 +20,7 @@ Three holds, taken in this order and let go in reverse, all within one timeout:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import os
@@ -36,6 +37,25 @@ _POLL = 0.01
 
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
+_held_folders: set[int] = set()
+"""Descriptors holding a folder's flock now, so that a forked child can let go of its copies."""
+
+
+def _after_fork_in_child() -> None:
+    # The child has one thread: locks held by the parent's other threads are not its own.
+    global _thread_locks_guard
+    _thread_locks_guard = threading.Lock()
+    _thread_locks.clear()
+    # A flock lasts while any descriptor of it is open: a long-lived child must not keep
+    # the parent's folder lock after the parent lets go.
+    for fd in list(_held_folders):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held_folders.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _seconds(raw: str | float, where: str) -> float:
@@ -171,10 +191,13 @@ def registry_lock(root: Path, timeout: float) -> Iterator[None]:
                 folder = _lock_folder(root, deadline)
             except TimeoutError as exc:
                 raise busy from exc
+            if folder is not None:
+                _held_folders.add(folder)
             try:
                 yield
             finally:
                 if folder is not None:
+                    _held_folders.discard(folder)
                     os.close(folder)  # closing the descriptor lets go of its flock
         finally:
             lock.release()
