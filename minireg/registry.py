@@ -724,7 +724,18 @@ class Registry:
             if rec.stage == target:
                 serving = max([number, *(h.version for h in holders)])
                 result.append(
-                    Promotion(model, number, rec.stage, target, False, [], [], [], dry_run, serving)
+                    Promotion(
+                        model=model,
+                        version=number,
+                        from_stage=rec.stage,
+                        to_stage=target,
+                        changed=False,
+                        archived=[],
+                        checks=[],
+                        events=[],
+                        dry_run=dry_run,
+                        serving=serving,
+                    )
                 )
                 return []
             proposal = Proposal(rec, target, approver, reason, archive_existing)
@@ -735,7 +746,16 @@ class Registry:
             serving = max([number, *(h.version for h in holders if h.version not in archived)])
             result.append(
                 Promotion(
-                    model, number, rec.stage, target, True, archived, checks, [], dry_run, serving
+                    model=model,
+                    version=number,
+                    from_stage=rec.stage,
+                    to_stage=target,
+                    changed=True,
+                    archived=archived,
+                    checks=checks,
+                    events=[],
+                    dry_run=dry_run,
+                    serving=serving,
                 )
             )
             failed = [c for c in checks if not c.passed]

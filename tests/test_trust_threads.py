@@ -26,7 +26,6 @@ THREADS = 8
 PER_THREAD = 25
 
 
-@pytest.mark.slow
 def test_8_threads_x_25_registers_with_concurrent_promotes(
     reg: minireg.Registry, repo: Path
 ) -> None:
