@@ -21,6 +21,11 @@ def _add(reg: minireg.Registry, model: str, n: int) -> int:
 @pytest.fixture
 def zoo(reg: minireg.Registry) -> minireg.Registry:
     """Three models; churn has 6 versions over every stage, two aliases, a moved alias."""
+    # Two versions share Production on purpose (a stage resolves to its highest), so the
+    # stage is not exclusive here as it is by default.
+    toml = reg.root / "minireg.toml"
+    toml.write_text(toml.read_text().replace('exclusive = ["Production"]', "exclusive = []"))
+    reg = minireg.open_registry(reg.root)
     for n in range(1, 7):
         _add(reg, "churn", n)
     for n in range(1, 4):

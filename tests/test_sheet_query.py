@@ -21,6 +21,11 @@ WHERE = "metric.auc_roc > 0.9 and stage == 'Production'"
 @pytest.fixture
 def several(reg: minireg.Registry, artifact: Path) -> minireg.Registry:
     """Three models, some in Production, with metrics, params and tags."""
+    # Two versions share Production on purpose (a stage resolves to its highest), so the
+    # stage is not exclusive here as it is by default.
+    toml = reg.root / "minireg.toml"
+    toml.write_text(toml.read_text().replace('exclusive = ["Production"]', "exclusive = []"))
+    reg = minireg.open_registry(reg.root)
     table = [
         ("churn", 0.88, "Production"),
         ("churn", 0.93, "Production"),

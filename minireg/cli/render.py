@@ -189,13 +189,32 @@ def snapshot(snap: Snapshot) -> None:
     table(["stage/alias", "versions"], rows)
 
 
-def promotion(result: Promotion, archive_stage: str) -> None:
+def _shadowed(result: Promotion, archive_stage: str, initial_stage: str) -> str:
+    """A note when ``models:/MODEL/<stage>`` resolves to a higher version than this one.
+
+    MLflow resolves a stage to its highest version; the note names it for a stage models
+    are served from (not where versions start or retire).
+    """
+    stage, serving = result.to_stage, result.serving
+    if serving is None or serving == result.version or stage in (initial_stage, archive_stage):
+        return ""
+    return (
+        f"models:/{result.model}/{stage} resolves to version {serving}, the highest version in "
+        f"{stage}; to serve version {result.version}, move version {serving} out "
+        f"(minireg promote {result.model} {serving} --to {archive_stage})."
+    )
+
+
+def promotion(result: Promotion, archive_stage: str, initial_stage: str) -> None:
     """``minireg promote``: each check's verdict, then what moved (or would move)."""
+    note = _shadowed(result, archive_stage, initial_stage)
     if not result.changed:
         message(
             f"{result.model} version {result.version} is already in {result.to_stage}; "
             "nothing to do."
         )
+        if note:
+            message(note)
         return
     if result.checks:
         table(
@@ -211,6 +230,8 @@ def promotion(result: Promotion, archive_stage: str) -> None:
         )
         for archived in result.archived:
             message(f"{prefix} version {archived} from {result.to_stage} to {archive_stage}.")
+        if note:
+            message(note)
         if result.dry_run:
             message("Dry run: nothing was written.")
 

@@ -40,7 +40,7 @@ def promote(
     if json_out:
         render.as_json(result.to_dict())
     else:
-        render.promotion(result, reg.config.archive_stage)
+        render.promotion(result, reg.config.archive_stage, reg.config.initial_stage)
     if dry_run and not result.allowed:
         failed = [f"{c.name}: {c.detail}" for c in result.checks if not c.passed]
         raise Refused(

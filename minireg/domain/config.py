@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from minireg.domain.names import check_stage_name
 from minireg.errors import InvalidInput
 
 DEFAULT_STAGES = ("None", "Staging", "Production", "Archived")
@@ -160,6 +161,8 @@ def parse_config(raw: dict[str, Any]) -> Config:
             f"the settings are {', '.join(stage_keys)}."
         )
     stages = _strings(stages_raw.get("names", list(DEFAULT_STAGES)), "stages.names")
+    for name in stages:
+        check_stage_name(name, "minireg.toml: ")
     if not stages:
         raise InvalidInput("minireg.toml: stages.names must list at least one stage.")
     if len({s.casefold() for s in stages}) != len(stages):
@@ -285,8 +288,10 @@ names = ["None", "Staging", "Production", "Archived"]
 # The stage a new version starts in, and where --archive-existing moves previous holders.
 initial = "None"
 archive = "Archived"
-# Stages that at most one version may hold; promoting into one then needs --archive-existing.
-exclusive = []
+# Stages that at most one version may hold; promoting into one then needs --archive-existing,
+# so models:/NAME/Production always names the version last promoted there (a rollback too).
+# Without this key no stage is exclusive.
+exclusive = ["Production"]
 
 [transitions]
 # target = [stages it may be entered from]; a stage not listed here accepts any source.

@@ -50,6 +50,9 @@ class PromotionPlan:
     archived: list[int]
     checks: list[Check]
     drafts: list[Draft]
+    serving: int = 0
+    """The version ``models:/MODEL/<target>`` resolves to afterwards (the highest in the
+    stage, as in MLflow): not the promoted one when a higher one holds a shared stage too."""
 
     @property
     def failed(self) -> list[Check]:
@@ -83,10 +86,11 @@ def plan_promotion(
         NotFound: the model or the version does not exist.
     """
     rec = find(state, model, number)
-    if rec.stage == target:
-        return PromotionPlan(rec, target, False, [], [], [])
-    proposal = Proposal(rec, target, approver, reason, archive_existing)
     holders = [h for h in state.holders(model, target) if h.version != number]
+    if rec.stage == target:
+        serving = max([number, *(h.version for h in holders)])
+        return PromotionPlan(rec, target, False, [], [], [], serving)
+    proposal = Proposal(rec, target, approver, reason, archive_existing)
     checks = evaluate(config, proposal, holders)
     # Archiving into the archive stage itself would move versions nowhere.
     moving = proposal.archive_existing and target != config.archive_stage
@@ -113,7 +117,8 @@ def plan_promotion(
             reason=proposal.reason,
         )
     )
-    return PromotionPlan(rec, target, True, archived, checks, drafts)
+    serving = max([number, *(h.version for h in holders if h.version not in archived)])
+    return PromotionPlan(rec, target, True, archived, checks, drafts, serving)
 
 
 def alias_set(state: State, model: str, alias: str, number: int) -> list[Draft]:

@@ -6,10 +6,14 @@ import re
 
 from minireg.errors import InvalidInput
 
-_MODEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-_KEY_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-/ ]{0,249}$")
-_ALIAS_RE = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-_RESERVED_ALIAS_RE = re.compile(r"^(latest|v\d+)$", re.IGNORECASE)
+# Matched with fullmatch: a pattern's `$` also matches before a final newline.
+_MODEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/ ]{0,249}")
+_ALIAS_RE = re.compile(r"[A-Za-z0-9_-]{1,255}")
+_RESERVED_ALIAS_RE = re.compile(r"latest|v\d+", re.IGNORECASE)
+# C0 and C1 control characters (tab, newline, carriage return, NUL, ESC, NEL…) and the
+# Unicode line and paragraph separators: each would split or hide part of a ledger line.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def check_model_name(name: str) -> str:
@@ -19,7 +23,7 @@ def check_model_name(name: str) -> str:
     ``_``, ``.`` and ``-`` (no ``/``, no ``..``, no spaces or control characters),
     so it is safe in a URI, a path and a spreadsheet cell.
     """
-    if not _MODEL_RE.match(name) or ".." in name:
+    if not _MODEL_RE.fullmatch(name) or ".." in name:
         raise InvalidInput(
             f"Model name {name!r} is not valid; use letters, digits, '_', '.' and '-', "
             "starting with a letter or digit (no '/', '..', spaces or control characters)."
@@ -29,7 +33,7 @@ def check_model_name(name: str) -> str:
 
 def check_key(kind: str, key: str) -> str:
     """Return a metric, param or tag key if valid, else raise InvalidInput."""
-    if not _KEY_RE.match(key) or key != key.strip():
+    if not _KEY_RE.fullmatch(key) or key != key.strip():
         raise InvalidInput(
             f"{kind.capitalize()} name {key!r} is not valid; use letters, digits, '_', '.', '-', "
             "'/' and spaces, starting with a letter, digit or '_'."
@@ -39,11 +43,11 @@ def check_key(kind: str, key: str) -> str:
 
 def check_alias(alias: str) -> str:
     """Return ``alias`` if it follows MLflow's alias rules, else raise InvalidInput."""
-    if not _ALIAS_RE.match(alias):
+    if not _ALIAS_RE.fullmatch(alias):
         raise InvalidInput(
             f"Alias {alias!r} is not valid; use letters, digits, '_' and '-' (as in MLflow)."
         )
-    if _RESERVED_ALIAS_RE.match(alias):
+    if _RESERVED_ALIAS_RE.fullmatch(alias):
         raise InvalidInput(
             f"Alias {alias!r} is reserved ('latest' and 'v<N>' mean versions); choose another name."
         )
@@ -64,3 +68,29 @@ def check_text(field: str, text: str) -> str:
     except UnicodeEncodeError as exc:
         raise InvalidInput(f"The {field} is not valid Unicode text; check its encoding.") from exc
     return text
+
+
+def check_person(field: str, text: str) -> str:
+    """Return an actor or approver (an e-mail address, a user name) if it is one clean line.
+
+    Control characters (a newline, a tab, an escape) are refused, so the name
+    stays on its ledger line and prints as what it is.
+    """
+    if _CONTROL_RE.search(text):
+        raise InvalidInput(
+            f"The {field} {text!r} contains a control character; give it on one plain line."
+        )
+    return check_text(field, text)
+
+
+def check_stage_name(name: str, where: str = "") -> str:
+    """Return a stage name if it is not blank and has no control character.
+
+    ``where`` prefixes the message (``"minireg.toml: "`` for a configured stage).
+    """
+    if not name.strip() or _CONTROL_RE.search(name):
+        raise InvalidInput(
+            f"{where}Stage {name!r} is not valid; a stage name is not blank and has no "
+            "control characters."
+        )
+    return name

@@ -139,7 +139,9 @@ def evaluate(config: Config, proposal: Proposal, holders: list[VersionRecord]) -
             )
         )
     if policy.approvers:
-        ok = proposal.approver in policy.approvers
+        # Case-insensitive, as four-eyes: Alice@Corp is alice@corp.
+        listed = {name.casefold() for name in policy.approvers}
+        ok = bool(proposal.approver) and proposal.approver.casefold() in listed
         checks.append(
             Check(
                 "approver allowed",

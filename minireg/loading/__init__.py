@@ -94,6 +94,7 @@ def resolve(uri: str | ModelURI, registry: RegistryLike = None) -> Resolved:
     Raises:
         InvalidInput: the URI is malformed (the message lists the accepted forms).
         NotFound: the registry, model, version, stage or alias does not exist.
+        Unsafe: the artifact's object is a symlink.
 
     Example:
         >>> minireg.resolve("models:/churn_predictor/Production").version
@@ -252,7 +253,8 @@ def load_model(
         InvalidInput: the URI is malformed, or the artifact does not load here.
         NotFound: the model, version, stage or alias does not exist.
         IntegrityError: the artifact does not match its recorded sha256.
-        Unsafe: pickle loading is forbidden, or skops types are not trusted.
+        Unsafe: pickle loading is forbidden, skops types are not trusted, or the
+            artifact's object is a symlink.
 
     Example:
         >>> model = minireg.load_model("models:/churn_predictor/Production")
@@ -347,12 +349,14 @@ def checkout(
         InvalidInput: ``dest`` is taken (use ``force``), or its folder does not exist.
         NotFound: the model, version, stage or alias does not exist.
         IntegrityError: the artifact does not match its recorded sha256.
+        Unsafe: the artifact's object (or a file of a folder) is a symlink.
 
     Example:
         >>> minireg.checkout("models:/churn_predictor/Production", "build/")
     """
     reg = _registry(registry)
     rec = reg.resolve(_parse(uri))
+    reg.artifact_path(rec)  # refuses a symlinked object (exit 8) before anything is written
     target = Path(dest)
     if rec.is_dir:
         problems = reg.check_artifact(rec)

@@ -21,7 +21,13 @@ from minireg.domain import decisions
 from minireg.domain.config import Config
 from minireg.domain.diff import VersionDiff, diff_records
 from minireg.domain.history import select_events, state_at
-from minireg.domain.names import check_alias, check_key, check_text
+from minireg.domain.names import (
+    check_alias,
+    check_key,
+    check_person,
+    check_stage_name,
+    check_text,
+)
 from minireg.domain.records import Draft, Event, VersionRecord
 from minireg.domain.state import State
 from minireg.domain.uris import ModelURI, parse_uri
@@ -199,9 +205,20 @@ class Registry:
         return key != token, key
 
     def artifact_path(self, rec: VersionRecord) -> Path:
-        """The local path of a version's artifact (a folder's files appear under ``.cache/``)."""
+        """The local path of a version's artifact (a folder's files appear under ``.cache/``).
+
+        Raises:
+            NotFound: the object is missing.
+            Unsafe: the object (or a file of a folder) is a symlink: its bytes live outside
+                the store and may change after they were hashed.
+        """
+        objects = self.storage.objects
+        objects.refuse_links(rec.artifact_sha256)
         if rec.is_dir:
-            return self.storage.objects.materialize(rec.artifact_sha256, self.storage.cache)
+            if objects.has(rec.artifact_sha256):
+                for entry in objects.read_manifest(rec.artifact_sha256):
+                    objects.refuse_links(str(entry["sha256"]))
+            return objects.materialize(rec.artifact_sha256, self.storage.cache)
         path = self.storage.object_path(rec.artifact_sha256)
         if not path.is_file():
             raise NotFound(
@@ -328,7 +345,7 @@ class Registry:
 
     def _actor(self, actor: str | None) -> str:
         if actor:
-            return actor
+            return check_person("actor", actor)
         from minireg.adapters.git.info import current_actor
 
         return current_actor()
@@ -461,9 +478,9 @@ class Registry:
             ...             reason="AUC 0.91 vs 0.88", archive_existing=True)
         """
         number = parse_version(version)
-        target = decisions.stage_of(self.config, stage)
+        target = decisions.stage_of(self.config, check_stage_name(stage))
         # A blank approver is no approver: "--approver ' '" must not pass a policy.
-        approver = check_text("approver", approver).strip()
+        approver = check_person("approver", approver).strip()
         check_text("reason", reason)
         plans: list[decisions.PromotionPlan] = []
 

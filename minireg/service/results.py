@@ -26,6 +26,9 @@ class Promotion:
     checks: list[Check]
     events: list[Event]
     dry_run: bool = False
+    # The version models:/MODEL/<to_stage> resolves to afterwards (the highest in the stage,
+    # as in MLflow): not ``version`` when a higher one holds a non-exclusive stage too.
+    serving: int | None = None
 
     @property
     def allowed(self) -> bool:
@@ -46,6 +49,7 @@ class Promotion:
             checks=list(plan.checks),
             events=list(events),
             dry_run=dry_run,
+            serving=plan.serving,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,6 +63,7 @@ class Promotion:
             "allowed": self.allowed,
             "archived": self.archived,
             "dry_run": self.dry_run,
+            "serving": self.serving,
             "checks": [c.to_dict() for c in self.checks],
             "events": [e.to_dict() for e in self.events],
         }

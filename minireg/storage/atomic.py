@@ -1,18 +1,45 @@
-"""The one helper that writes registry files: temp file, flush, fsync, os.replace."""
+"""The one helper that writes registry files: temp file, flush, fsync, os.replace.
+
+Temporary names say who is writing, so that the sweep of orphans left by
+writers that died never removes a file that is still being written:
+``.tmp-<pid>-h<where>-t<thread>-<random>-<name>``, where ``<where>`` is a short
+digest of the machine's boot and the process's PID namespace (a container),
+since a PID only means something there.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
+import shutil
+import socket
+import threading
+import time
+from functools import lru_cache
 from pathlib import Path
 
 TMP_PREFIX = ".tmp-"
+FOREIGN_ORPHAN_AGE = 24 * 3600.0
+"""Seconds before a temp file of another machine or container counts as an orphan."""
+
+
+@lru_cache(maxsize=1)
+def _where() -> str:
+    """A tag for the PID namespace this process lives in (the machine's boot, the container)."""
+    parts = [socket.gethostname()]
+    with contextlib.suppress(OSError):
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+    with contextlib.suppress(OSError):
+        parts.append(str(os.stat("/proc/self/ns/pid").st_ino))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:8]
 
 
 def temp_name(target: Path) -> Path:
-    """A temporary path beside ``target`` that names the writing process."""
-    return target.with_name(f"{TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{target.name}")
+    """A temporary path beside ``target`` that names the writing process and thread."""
+    who = f"{os.getpid()}-h{_where()}-t{threading.get_native_id()}-{secrets.token_hex(4)}"
+    return target.with_name(f"{TMP_PREFIX}{who}-{target.name}")
 
 
 def fsync_dir(folder: Path) -> None:
@@ -46,25 +73,51 @@ def atomic_write(target: Path, data: bytes) -> None:
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):
         return False
     except PermissionError:
         return True
     return True
 
 
+def is_orphan(entry: Path, now: float | None = None) -> bool:
+    """True when the temp file ``entry`` belongs to a writer that is gone.
+
+    Never a file of this process (another thread may be writing it). A file of
+    another process of this machine and container is an orphan once that
+    process is dead. A reused PID makes a dead writer's file look alive, which
+    only delays its removal; nothing can make a live writer look dead. A PID
+    from another machine or container (a shared folder) says nothing here, so
+    such a file is left alone until it is a day old.
+    """
+    fields = entry.name[len(TMP_PREFIX) :].split("-")
+    if not fields[0].isdigit():
+        return True  # not a name minireg writes
+    pid = int(fields[0])
+    where = fields[1][1:] if len(fields) > 1 and fields[1].startswith("h") else _where()
+    if where != _where():
+        try:
+            age = (time.time() if now is None else now) - entry.lstat().st_mtime
+        except OSError:
+            return False
+        return age > FOREIGN_ORPHAN_AGE
+    return pid != os.getpid() and not _pid_alive(pid)
+
+
 def remove_orphans(folder: Path) -> list[Path]:
     """Remove temp files in ``folder`` left by writers that died; return what was removed."""
     removed: list[Path] = []
-    if not folder.is_dir():
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
         return removed
-    for entry in folder.iterdir():
-        if not entry.name.startswith(TMP_PREFIX):
-            continue
-        pid_text = entry.name[len(TMP_PREFIX) :].split("-", 1)[0]
-        if pid_text.isdigit() and _pid_alive(int(pid_text)) and int(pid_text) != os.getpid():
+    for entry in entries:
+        if not entry.name.startswith(TMP_PREFIX) or not is_orphan(entry):
             continue
         with contextlib.suppress(OSError):
-            entry.unlink()
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
             removed.append(entry)
     return removed

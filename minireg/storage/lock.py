@@ -1,38 +1,156 @@
-"""The registry lock: one filelock on a dedicated file that is never deleted."""
+"""The registry lock: one filelock on a dedicated file, the registry folder, and the threads.
+
+Three holds, taken in this order and let go in reverse, all within one timeout:
+
+1. a ``threading.Lock`` per registry folder, shared by every ``Registry`` of
+   this process: threads of one process queue here instead of polling the
+   file, and stay apart even where ``flock`` is per process (NFS emulates it
+   with POSIX locks);
+2. the filelock on ``.minireg.lock`` (what every minireg version takes). After
+   acquiring, the path must still name the file that was locked (same device
+   and inode): a lock file deleted and re-created while we waited locks
+   nobody out, so we let go and try again;
+3. an ``flock`` on the registry folder itself. ``git clean -fdX`` (or ``rm``)
+   can delete the ignored lock file while a writer holds it; the next writer
+   then creates and locks a new file. The folder holds committed files, so
+   git never removes it, and its lock keeps that second writer out. Where a
+   folder cannot be locked (NFS refuses flock on a read-only descriptor) the
+   file lock alone guards.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import math
 import os
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from minireg.errors import InvalidInput, RegistryBusy, Unsafe
 
 LOCK_NAME = ".minireg.lock"
+_POLL = 0.01
+
+_thread_locks: dict[str, threading.Lock] = {}
+_thread_locks_guard = threading.Lock()
+_held_folders: set[int] = set()
+"""Descriptors holding a folder's flock now, so that a forked child can let go of its copies."""
+
+
+def _after_fork_in_child() -> None:
+    # The child has one thread: locks held by the parent's other threads are not its own.
+    global _thread_locks_guard
+    _thread_locks_guard = threading.Lock()
+    _thread_locks.clear()
+    # A flock lasts while any descriptor of it is open: a long-lived child must not keep
+    # the parent's folder lock after the parent lets go.
+    for fd in list(_held_folders):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _held_folders.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _seconds(raw: str | float, where: str) -> float:
+    """A finite, non-negative number of seconds, else InvalidInput naming ``where``."""
+    try:
+        value = float(raw)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"{where} is not a number of seconds.") from exc
+    if not math.isfinite(value) or value < 0:
+        raise InvalidInput(f"{where} must be a finite number of seconds, 0 or more.")
+    return value
 
 
 def lock_timeout(configured: float) -> float:
-    """The timeout to use: ``MINIREG_LOCK_TIMEOUT`` if set, else the configured one."""
+    """The timeout to use: ``MINIREG_LOCK_TIMEOUT`` if set, else the configured one.
+
+    Raises:
+        InvalidInput: the value is not a finite number of seconds, 0 or more
+            (``nan``, ``inf`` and negative numbers are refused).
+    """
     raw = os.environ.get("MINIREG_LOCK_TIMEOUT")
     if raw is None or raw == "":
-        return configured
+        return _seconds(configured, f"minireg.toml: lock_timeout = {configured!r}")
+    return _seconds(raw, f"MINIREG_LOCK_TIMEOUT={raw!r}")
+
+
+def _thread_lock(root: Path) -> threading.Lock:
+    key = os.path.realpath(root)
+    with _thread_locks_guard:
+        return _thread_locks.setdefault(key, threading.Lock())
+
+
+class _LockFileReplaced(Exception):
+    """The lock file was deleted or replaced between opening it and locking it."""
+
+
+def _same_file(path: Path) -> Callable[[int], None]:
+    """A filelock ``on_acquired`` check: the path still names the locked file."""
+
+    def check(fd: int) -> None:
+        held = os.fstat(fd)
+        try:
+            now = os.lstat(path)
+        except FileNotFoundError as exc:
+            raise _LockFileReplaced from exc
+        if (held.st_dev, held.st_ino) != (now.st_dev, now.st_ino):
+            raise _LockFileReplaced
+
+    return check
+
+
+def _lock_folder(root: Path, deadline: float) -> int | None:
+    """An fd holding an ``flock`` on ``root``; None where folders cannot be locked.
+
+    Raises:
+        TimeoutError: another process held it past ``deadline``.
+    """
     try:
-        value = float(raw)
-    except ValueError as exc:
-        raise InvalidInput(f"MINIREG_LOCK_TIMEOUT={raw!r} is not a number of seconds.") from exc
-    if value < 0:
-        raise InvalidInput(f"MINIREG_LOCK_TIMEOUT={raw!r} must not be negative.")
-    return value
+        import fcntl
+    except ImportError:  # not POSIX
+        return None
+    try:
+        fd = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return None
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    os.close(fd)
+                    return None
+            if time.monotonic() >= deadline:
+                raise TimeoutError(root)
+            time.sleep(_POLL)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 @contextmanager
 def registry_lock(root: Path, timeout: float) -> Iterator[None]:
     """Hold the registry's lock, or raise RegistryBusy after ``timeout`` seconds.
 
-    Never nest it: filelock treats a second lock object on one path in one
-    thread as a deadlock. The lock file stays on disk on purpose (deleting it
-    on release lets two processes hold the lock at once).
+    Safe from many threads (with one ``Registry`` or several on one folder).
+    Never nest it in one thread: the second hold waits for the first and
+    times out. The lock file stays on disk on purpose (deleting it on release
+    lets two processes hold the lock at once); deleting it by hand is
+    harmless, because the folder is locked too.
+
+    Raises:
+        RegistryBusy: not every hold was acquired within ``timeout`` seconds.
+        Unsafe: the lock file is a symlink.
     """
     from filelock import FileLock, Timeout
 
@@ -45,15 +163,43 @@ def registry_lock(root: Path, timeout: float) -> Iterator[None]:
     path = root / LOCK_NAME
     if path.is_symlink():
         raise Unsafe(f"{path} is a symlink; remove it so minireg can lock the registry safely.")
-    lock = FileLock(str(path), timeout=timeout)
+    busy = RegistryBusy(
+        f"The registry at {root} is busy: its lock was not acquired within {timeout:g} s; "
+        "try again, or raise MINIREG_LOCK_TIMEOUT."
+    )
+    deadline = time.monotonic() + timeout
+    threads = _thread_lock(root)
+    if not threads.acquire(timeout=timeout):
+        raise busy
     try:
-        lock.acquire()
-    except Timeout as exc:
-        raise RegistryBusy(
-            f"The registry at {root} is busy: its lock was not acquired within {timeout:g} s; "
-            "try again, or raise MINIREG_LOCK_TIMEOUT."
-        ) from exc
-    try:
-        yield
+        while True:
+            lock = FileLock(
+                str(path),
+                timeout=max(0.0, deadline - time.monotonic()),
+                on_acquired=_same_file(path),
+            )
+            try:
+                lock.acquire()
+                break
+            except _LockFileReplaced:
+                if time.monotonic() >= deadline:
+                    raise busy from None
+            except Timeout as exc:
+                raise busy from exc
+        try:
+            try:
+                folder = _lock_folder(root, deadline)
+            except TimeoutError as exc:
+                raise busy from exc
+            if folder is not None:
+                _held_folders.add(folder)
+            try:
+                yield
+            finally:
+                if folder is not None:
+                    _held_folders.discard(folder)
+                    os.close(folder)  # closing the descriptor lets go of its flock
+        finally:
+            lock.release()
     finally:
-        lock.release()
+        threads.release()

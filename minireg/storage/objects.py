@@ -95,21 +95,60 @@ class ObjectStore:
         """True when object ``digest`` is stored."""
         return self.path(digest).is_file()
 
+    def link_in_store(self, digest: str) -> Path | None:
+        """The symlink on the way to object ``digest`` inside the store, if there is one.
+
+        Objects are files minireg wrote; a symlink in their place points at
+        bytes outside the registry's control, which may change after any check.
+        """
+        path = self.path(digest)
+        for part in (path, path.parent, path.parent.parent):
+            if part.is_symlink():
+                return part
+        return None
+
+    def refuse_links(self, digest: str) -> None:
+        """Raise Unsafe when object ``digest`` (or its folder) is a symlink."""
+        link = self.link_in_store(digest)
+        if link is not None:
+            raise Unsafe(
+                f"{link} is a symlink in the object store; replace it with the real object "
+                "(restore objects/ from git) and run `minireg verify`."
+            )
+
+    def _intact(self, digest: str) -> bool:
+        """True when object ``digest`` is stored and its bytes hash to its name.
+
+        Raises:
+            Unsafe: a symlink sits where the object belongs.
+        """
+        self.refuse_links(digest)
+        final = self.path(digest)
+        try:
+            return final.is_file() and hash_file(final)[0] == digest
+        except OSError:
+            return False
+
     def _settle(self, tmp: Path, digest: str) -> None:
         final = self.path(digest)
-        if final.exists():
-            # Same bytes stored before: keep the old object, drop the copy.
+        if self._intact(digest):
+            # Same bytes stored before (checked, not trusted): keep the object, drop the copy.
             tmp.unlink()
             return
+        # Missing, or a file that no longer matches its name: the checked copy takes its place.
         final.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         os.replace(tmp, final)
         fsync_dir(final.parent)
 
     def put_bytes(self, data: bytes) -> str:
-        """Store ``data`` and return its sha256; a known digest is a no-op."""
+        """Store ``data`` and return its sha256; a known digest whose object checks is a no-op.
+
+        Raises:
+            Unsafe: a symlink sits where the object belongs.
+        """
         digest = sha256_hex(data)
-        if self.has(digest):
+        if self._intact(digest):
             return digest
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = temp_name(self.root / "object")
@@ -188,6 +227,9 @@ class ObjectStore:
     def check(self, digest: str, is_dir: bool) -> list[str]:
         """Re-hash an artifact (every file of a folder) against its digests; list problems."""
         path = self.path(digest)
+        link = self.link_in_store(digest)
+        if link is not None:
+            return [f"object {digest} is reached through a symlink ({link}); restore the real file"]
         if not path.is_file():
             return [f"object {digest} is missing"]
         if hash_file(path)[0] != digest:
@@ -198,7 +240,13 @@ class ObjectStore:
         for entry in self.read_manifest(digest):
             file_digest = str(entry["sha256"])
             file_path = self.path(file_digest)
-            if not file_path.is_file():
+            link = self.link_in_store(file_digest)
+            if link is not None:
+                problems.append(
+                    f"object {file_digest} ({entry['path']}) is reached through a symlink "
+                    f"({link}); restore the real file"
+                )
+            elif not file_path.is_file():
                 problems.append(f"object {file_digest} ({entry['path']}) is missing")
             elif hash_file(file_path)[0] != file_digest:
                 problems.append(f"object {file_digest} ({entry['path']}) does not match its digest")

@@ -381,6 +381,10 @@ def last_audit_head(root: Path) -> tuple[str, str, str] | None:
     """(commit, subject, audit head) of the newest commit with a minireg trailer, or None."""
     repo = open_repo(root)
     with repo:
+        try:
+            _run(repo, "rev-parse", "--verify", "-q", "HEAD^{commit}")
+        except GitError:
+            return None  # no commit yet (an unborn branch): no minireg commit either
         out = _run(
             repo,
             "log",

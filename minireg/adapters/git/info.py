@@ -8,6 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from minireg.domain.names import check_person
 from minireg.errors import InvalidInput
 
 
@@ -81,10 +82,14 @@ def describe(code_dir: Path, exclude: Path | None = None) -> GitInfo:
 
 
 def current_actor(cwd: Path | None = None) -> str:
-    """Who is acting: ``MINIREG_ACTOR``, else git's ``user.email``, else the OS user."""
+    """Who is acting: ``MINIREG_ACTOR``, else git's ``user.email``, else the OS user.
+
+    Raises:
+        InvalidInput: the name holds a control character (a newline, say).
+    """
     actor = os.environ.get("MINIREG_ACTOR", "").strip()
     if actor:
-        return actor
+        return check_person("actor (MINIREG_ACTOR)", actor)
     try:
         out = subprocess.run(
             ["git", "config", "--get", "user.email"],
@@ -96,7 +101,7 @@ def current_actor(cwd: Path | None = None) -> str:
         )
         email = out.stdout.strip()
         if out.returncode == 0 and email:
-            return email
+            return check_person("actor (git's user.email)", email)
     except (OSError, subprocess.SubprocessError):
         pass
     try:
