@@ -19,8 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import minireg
+from minireg._version import TOOL
 from minireg.domain.records import Draft, chain
-from minireg.service.registry import TOOL
 
 WHERE = "metric.auc_roc > 0.9 and stage == 'Production'"
 

@@ -1,0 +1,126 @@
+"""The core every Registry verb builds on: its settings, storage, trail, writer and commits."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from minireg.domain.config import Config
+from minireg.domain.names import (
+    check_person,
+)
+from minireg.domain.records import Event
+from minireg.domain.state import State
+from minireg.domain.values import utc_text
+from minireg.errors import IntegrityError
+from minireg.service.writer import Decide, Writer
+from minireg.storage import Storage
+from minireg.storage.cache import Memo
+from minireg.storage.files import FileStorage
+from minireg.storage.lock import lock_timeout
+
+if TYPE_CHECKING:
+    from minireg.adapters.git.commit import CommitOutcome
+
+log = logging.getLogger("minireg")
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class RegistryCore:
+    """What every verb of :class:`minireg.Registry` shares (see that class)."""
+
+    def __init__(self, root: Path, config: Config, *, storage: Storage | None = None) -> None:
+        self.root = root
+        self._config = config
+        timeout = lock_timeout(config.lock_timeout)
+        self.storage: Storage = storage or FileStorage(root, config.format, timeout)
+        self.clock: Clock = _utc_now
+        self.created = False
+        """True when :func:`init_registry` made this registry just now."""
+        self._writer = Writer(self.storage, config, self._parse_events)
+        self._memo = Memo()
+
+    @property
+    def config(self) -> Config:
+        """The settings from ``minireg.toml`` (read-only; ``convert`` returns a new Registry)."""
+        return self._config
+
+    def events(self) -> list[Event]:
+        """The audit trail, in order (unchecked; :meth:`verify` checks it).
+
+        Raises:
+            IntegrityError: a line is not an event (a git conflict marker, say).
+        """
+        return self._parse_events(self.storage.read_event_lines())
+
+    def _parse_events(self, lines: list[str]) -> list[Event]:
+        events = []
+        for number, line in enumerate(lines, start=1):
+            try:
+                events.append(Event.from_line(line))
+            except (ValueError, KeyError, TypeError) as exc:
+                what = (
+                    "a git conflict marker"
+                    if line.startswith(("<<<<<<<", ">>>>>>>", "======="))
+                    else "not an event"
+                )
+                raise IntegrityError(
+                    f"Line {number} of {self.storage.events_path} is {what}; "
+                    "`minireg verify` lists what to fix."
+                ) from exc
+        return events
+
+    def state(self) -> State:
+        """The current state: every version and alias (from the read cache when it matches)."""
+        trail = self.storage.read_trail()
+        return self.storage.state(trail, self.config.initial_stage, self._parse_events)
+
+    def _write(
+        self, decide: Decide, *, actor: str | None, now: datetime | None
+    ) -> tuple[list[Event], State]:
+        who = self._actor(actor)
+        return self._writer.write(decide, actor=who, time=utc_text(now or self.clock()))
+
+    def _actor(self, actor: str | None) -> str:
+        if actor:
+            return check_person("actor", actor)
+        from minireg.adapters.git.info import current_actor
+
+        return current_actor()
+
+    @contextmanager
+    def committing(self, enabled: bool | None = None, message: str = "") -> Iterator[CommitOutcome]:
+        """Make one git commit of the registry files the writes inside this block change.
+
+        ``enabled`` None takes ``commit`` from ``minireg.toml``. Before anything is
+        written it refuses when other changes are already staged or git has no
+        author identity. The commit happens under the registry lock, right after
+        each write of this thread, so concurrent writers commit in turn. It never pushes.
+
+        Raises:
+            Refused: not in a git repository, changes already staged, or no git identity.
+
+        Example:
+            >>> with reg.committing(True) as outcome:
+            ...     reg.promote("churn", 7, "Production", approver="alice@corp")
+            >>> outcome.sha
+        """
+        from minireg.adapters.git.commit import CommitOutcome, commit_hook
+
+        if not (self.config.commit if enabled is None else enabled):
+            yield CommitOutcome()
+            return
+        with (
+            commit_hook(self.root, self.storage, message) as (hook, outcome),
+            self._writer.hooked(hook),
+        ):
+            yield outcome

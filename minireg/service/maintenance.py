@@ -1,0 +1,92 @@
+"""The maintenance verbs of a Registry: rebuild, gc, convert, exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from minireg.service.results import Conversion
+
+if TYPE_CHECKING:
+    from minireg.service.gc import Collection
+
+from minireg.service.core import RegistryCore
+
+
+class Maintenance(RegistryCore):
+    """The maintenance verbs of a Registry: rebuild, gc, convert, exports."""
+
+    def rebuild(self) -> int:
+        """Regenerate the ledger from the events; return the number of versions.
+
+        Raises:
+            IntegrityError: the trail does not check out (restore it from git first).
+        """
+        with self._writer.locked() as (trail, state):
+            self.storage.write_ledger(self._writer.render(state, trail.lines), trail.digest)
+            self._writer.notify([], state.head, "minireg: rebuild the ledger from the events")
+        return len(state.versions)
+
+    def gc(self, *, dry_run: bool = False, grace: float | None = None) -> Collection:
+        """List (``dry_run``) or remove the objects no version references, under the lock.
+
+        Objects younger than ``grace`` seconds (default an hour) are kept: a
+        ``register`` in flight stores its objects before it takes the lock.
+
+        Raises:
+            IntegrityError: the trail does not check out (gc would guess).
+        """
+        from minireg.service.gc import DEFAULT_GRACE, referenced, sweep
+
+        with self._writer.locked() as (trail, state):
+            objects = self.storage.objects
+            needed = referenced(objects, self._parse_events(trail.lines))
+            wait = DEFAULT_GRACE if grace is None else grace
+            result = sweep(objects, needed, dry_run=dry_run, grace=wait, now=self.clock())
+            if result.removed:
+                subject = f"minireg: gc removed {len(result.removed)} unreferenced objects"
+                self._writer.notify([], state.head, subject)
+        return result
+
+    def convert(self, to: str) -> Conversion:
+        """Switch the ledger to format ``to`` (csv or xlsx); ``.registry`` is the new Registry.
+
+        Order matters for a crash: the new ledger first, then the settings, then
+        the old ledger goes; a crash in between leaves both ledgers, which
+        ``verify`` names and a second ``convert`` finishes.
+
+        Raises:
+            InvalidInput: an unknown format, or a minireg.toml that cannot be updated.
+        """
+        from minireg.service.spreadsheet import new_settings
+
+        with self._writer.locked() as (trail, state):
+            text = self.storage.read_config_text()
+            old, fmt, new_text, config = new_settings(text, to, self.root)
+            data = self._writer.render(state, trail.lines, fmt)
+            self.storage.write_ledger(data, trail.digest, fmt)
+            if new_text != text:
+                self.storage.write_config_text(new_text)
+            gone = self.storage.remove_ledger("csv" if fmt == "xlsx" else "xlsx")
+            self._writer.notify([], state.head, f"minireg: convert the ledger to {fmt}")
+        removed = self.storage.ledger_path_for("csv" if fmt == "xlsx" else "xlsx").name
+        from minireg.service.registry import Registry
+
+        new = Registry(self.root, config)
+        return Conversion(old, fmt, len(state.versions), removed if gone else "", new)
+
+    def export_csv(self, out: Path | str, *, excel: bool = False) -> int:
+        """Write the ledger as CSV to ``out`` (outside the registry); the number of versions.
+
+        ``excel`` quotes formula-like cells and adds a byte order mark for Excel.
+        """
+        from minireg.service.spreadsheet import write_csv
+
+        return write_csv(self.root, self.state().records(), Path(out), excel=excel)
+
+    def export_xlsx(self, out: Path | str) -> int:
+        """Write the ledger workbook (ledger and audit sheets) to ``out``; the version count."""
+        from minireg.service.spreadsheet import write_xlsx
+
+        events = self.events()
+        return write_xlsx(self.root, self.state().records(), events, Path(out))

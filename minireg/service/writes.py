@@ -1,0 +1,271 @@
+"""The writing verbs of a Registry: register, promote, aliases, descriptions, tags."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from minireg.domain import decisions
+from minireg.domain.names import (
+    check_alias,
+    check_key,
+    check_person,
+    check_stage_name,
+    check_text,
+)
+from minireg.domain.records import Draft, VersionRecord
+from minireg.domain.state import State
+from minireg.domain.values import parse_version, utc_text
+from minireg.service.registration import Inputs, prepare
+from minireg.service.results import Change, Promotion
+from minireg.storage.objects import Progress
+
+if TYPE_CHECKING:
+    pass
+
+from minireg.service.core import RegistryCore
+
+
+class Writes(RegistryCore):
+    """The writing verbs of a Registry: register, promote, aliases, descriptions, tags."""
+
+    def register(
+        self,
+        model: str,
+        artifact: Path | str,
+        *,
+        metrics: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | None = None,
+        tags: Mapping[str, Any] | None = None,
+        data: Path | str | None = None,
+        training_date: str | None = None,
+        description: str = "",
+        requirements: Path | str | bytes | None = None,
+        flavor: str | None = None,
+        code_dir: Path | str | None = None,
+        actor: str | None = None,
+        now: datetime | None = None,
+        progress: Progress | None = None,
+    ) -> VersionRecord:
+        """Register a new version of ``model`` and return its record.
+
+        Args:
+            model: the model name (letters, digits, ``_``, ``.``, ``-``).
+            artifact: a file or folder; it is copied into ``objects/``.
+            metrics: numeric metrics; params: values stored as text; tags: text.
+            data: a file or folder whose sha256 is recorded as ``data_sha256``.
+            training_date: ISO date or time; defaults to the artifact's modification time.
+            requirements: a requirements file or its bytes; defaults to this environment.
+            flavor: joblib, pickle, skops, onnx, file or dir; detected when omitted.
+            code_dir: the folder whose git commit is recorded (default: the current one).
+
+        Raises:
+            InvalidInput: a bad name, value or path. Nothing is written.
+            RegistryBusy: the lock was not acquired in time.
+            LocalIOError: the disk failed; the message says whether it was recorded.
+
+        Example:
+            >>> reg = minireg.open_registry()
+            >>> reg.register("churn", "model.joblib", metrics={"auc_roc": 0.91})
+        """
+        inputs = Inputs(
+            model, Path(artifact), metrics, params, tags, data, training_date, description,
+            requirements, flavor, code_dir,
+        )  # fmt: skip
+        who = self._actor(actor)
+        when = utc_text(now or self.clock())
+        body = prepare(
+            self.storage,
+            inputs,
+            initial_stage=self.config.initial_stage,
+            who=who,
+            when=when,
+            progress=progress,
+        )
+
+        def decide(state: State) -> list[Draft]:
+            return [Draft("register", model, state.next_version(model), body)]
+
+        new, state = self._writer.write(decide, actor=who, time=when)
+        version = new[0].version
+        assert version is not None
+        return state.versions[(model, version)]
+
+    def promote(
+        self,
+        model: str,
+        version: int | str,
+        stage: str,
+        *,
+        approver: str = "",
+        reason: str = "",
+        archive_existing: bool = False,
+        dry_run: bool = False,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> Promotion:
+        """Move a version to ``stage`` (MLflow's transition) if every policy check passes.
+
+        With ``archive_existing`` the versions that held the stage move to the
+        archive stage in the same locked operation, each as its own event.
+        Promoting to the stage the version holds already writes nothing
+        (``changed`` is False).
+
+        Args:
+            stage: the target stage, matched case-insensitively.
+            approver, reason: recorded on the event as fields of their own.
+            archive_existing: archive the current holders of ``stage``.
+            dry_run: decide and return every check's verdict, write nothing,
+                raise nothing for failed checks (see ``Promotion.allowed``).
+            actor, now: who and when (default: the configured actor, the clock).
+
+        Raises:
+            InvalidInput: a bad version number, or a newline in approver or reason.
+            NotFound: unknown model, version or stage.
+            Refused: a check failed (``reasons`` lists each); nothing is written.
+
+        Example:
+            >>> reg.promote("churn", 7, "Production", approver="alice@corp",
+            ...             reason="AUC 0.91 vs 0.88", archive_existing=True)
+        """
+        number = parse_version(version)
+        target = decisions.stage_of(self.config, check_stage_name(stage))
+        # A blank approver is no approver: "--approver ' '" must not pass a policy.
+        approver = check_person("approver", approver).strip()
+        check_text("reason", reason)
+        plans: list[decisions.PromotionPlan] = []
+
+        def decide(state: State) -> list[Draft]:
+            plan = decisions.plan_promotion(
+                state, self.config, model, number, target,
+                approver=approver, reason=reason, archive_existing=archive_existing,
+            )  # fmt: skip
+            plans.append(plan)
+            if plan.failed and not dry_run:
+                raise plan.refusal()
+            return [] if dry_run else plan.drafts
+
+        if dry_run:  # decides without the lock: it writes nothing
+            decide(self.state())
+            return Promotion.of(plans[-1], [], dry_run=True)
+        new, _ = self._write(decide, actor=actor, now=now)
+        return Promotion.of(plans[-1], new)
+
+    # MLflow's word for the same verb.
+    transition_model_version_stage = promote
+
+    def set_alias(
+        self,
+        model: str,
+        alias: str,
+        version: int | str,
+        *,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> Change:
+        """Point ``@alias`` of ``model`` at ``version`` (moving it if another version had it)."""
+        check_alias(alias)
+        number = parse_version(version)
+        new, _ = self._write(
+            lambda state: decisions.alias_set(state, model, alias, number), actor=actor, now=now
+        )
+        if not new:
+            return Change(
+                [], f"@{alias} already points to {model} version {number}; nothing to do."
+            )
+        return Change(new, f"@{alias} now points to {model} version {number}.")
+
+    def delete_alias(
+        self, model: str, alias: str, *, actor: str | None = None, now: datetime | None = None
+    ) -> Change:
+        """Remove ``@alias`` from ``model``. Raises NotFound if it does not exist."""
+        new, _ = self._write(
+            lambda state: decisions.alias_delete(state, model, alias), actor=actor, now=now
+        )
+        return Change(new, f"@{alias} of {model} is deleted.")
+
+    def set_description(
+        self,
+        model: str,
+        version: int | str,
+        description: str,
+        *,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> Change:
+        """Set a version's description (MLflow: ``update_model_version(description=)``)."""
+        check_text("description", description)
+        number = parse_version(version)
+        new, _ = self._write(
+            lambda state: decisions.description(state, model, number, description),
+            actor=actor,
+            now=now,
+        )
+        if not new:
+            return Change(
+                [], f"{model} version {number} already has that description; nothing to do."
+            )
+        return Change(new, f"{model} version {number} is described.")
+
+    def set_tag(
+        self,
+        model: str,
+        version: int | str,
+        key: str,
+        value: str,
+        *,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> Change:
+        """Set a tag on a version (MLflow: ``set_model_version_tag``)."""
+        check_text(f"tag {key!r}", value)
+        return self._tag(model, version, key, value, actor=actor, now=now)
+
+    def delete_tag(
+        self,
+        model: str,
+        version: int | str,
+        key: str,
+        *,
+        actor: str | None = None,
+        now: datetime | None = None,
+    ) -> Change:
+        """Remove a tag from a version (MLflow: ``delete_model_version_tag``)."""
+        return self._tag(model, version, key, None, actor=actor, now=now)
+
+    def _tag(
+        self,
+        model: str,
+        version: int | str,
+        key: str,
+        value: str | None,
+        *,
+        actor: str | None,
+        now: datetime | None,
+    ) -> Change:
+        check_key("tag", key)
+        number = parse_version(version)
+        new, _ = self._write(
+            lambda state: decisions.tag(state, model, number, key, value), actor=actor, now=now
+        )
+        shown = f"{key}={value}" if value is not None else f"{key} removed"
+        if not new:
+            return Change([], f"{model} version {number} already has tag {shown}; nothing to do.")
+        if value is None:
+            return Change(new, f"{model} version {number}: tag {key} is removed.")
+        return Change(new, f"{model} version {number} is tagged {key}={value}.")
+
+    def describe(self, model: str, version: int | str, text: str, **kw: Any) -> Change:
+        """Deprecated: use :meth:`set_description`."""
+        warnings.warn("Registry.describe is set_description now", DeprecationWarning, 2)
+        return self.set_description(model, version, text, **kw)
+
+    def tag(self, model: str, version: int | str, key: str, value: str | None, **kw: Any) -> Change:
+        """Deprecated: use :meth:`set_tag` or :meth:`delete_tag`."""
+        warnings.warn("Registry.tag is set_tag / delete_tag now", DeprecationWarning, 2)
+        if value is None:
+            return self.delete_tag(model, version, key, **kw)
+        return self.set_tag(model, version, key, value, **kw)
