@@ -344,6 +344,27 @@ def _read_sheets(data: bytes, name: str) -> dict[str, tuple[list[str], list[list
         wb.close()
 
 
+def _sheet_header_problems(
+    name: str, sheet: str, cols: Sequence[str], header: list[str]
+) -> list[str]:
+    if header == list(cols):
+        return []
+    if sorted(header) == sorted(cols):
+        return [f"{name} sheet {sheet}: columns are reordered; expected {', '.join(cols)}"]
+    missing = [c for c in cols if c not in header]
+    extra = [c for c in header if c not in cols]
+    problems = []
+    if missing:
+        problems.append(f"{name} sheet {sheet} lacks columns: {', '.join(missing)}")
+    if extra:
+        problems.append(f"{name} sheet {sheet} has unexpected columns: {', '.join(extra)}")
+    return problems
+
+
+def _text_key(values: Sequence[Any]) -> tuple[str, ...]:
+    return tuple("" if v is None else str(v) for v in values)
+
+
 def _compare_sheet(
     name: str,
     sheet: str,
@@ -353,55 +374,35 @@ def _compare_sheet(
     body: list[list[Any]],
     key_cols: Sequence[str],
 ) -> list[str]:
-    problems: list[str] = []
     while header and header[-1] == "":
         header.pop()
-    if header != list(cols):
-        if sorted(header) == sorted(cols):
-            problems.append(
-                f"{name} sheet {sheet}: columns are reordered; expected {', '.join(cols)}"
-            )
-        else:
-            missing = [c for c in cols if c not in header]
-            extra = [c for c in header if c not in cols]
-            if missing:
-                problems.append(f"{name} sheet {sheet} lacks columns: {', '.join(missing)}")
-            if extra:
-                problems.append(f"{name} sheet {sheet} has unexpected columns: {', '.join(extra)}")
+    problems = _sheet_header_problems(name, sheet, cols, header)
     index = [cols.index(k) for k in key_cols]
-
-    def key_of(values: dict[str, Any] | list[Any], by_name: bool) -> tuple[str, ...]:
-        if by_name:
-            assert isinstance(values, dict)
-            return tuple("" if values.get(k) is None else str(values.get(k)) for k in key_cols)
-        assert isinstance(values, list)
-        return tuple("" if values[i] is None else str(values[i]) for i in index)
-
-    wanted = {key_of(r, False): dict(zip(cols, r)) for r in want}
+    wanted = {_text_key([r[i] for i in index]): dict(zip(cols, r)) for r in want}
     seen: set[tuple[str, ...]] = set()
     for number, cells in enumerate(body, start=2):
         if all(v is None for v in cells):
             continue
         got = dict(zip(header, cells))
-        key = key_of(got, True)
-        label = " ".join(key)
+        key = _text_key([got.get(k) for k in key_cols])
+        where, label = f"{name} sheet {sheet} row {number}", " ".join(key)
         if key in seen:
-            problems.append(f"{name} sheet {sheet} row {number}: {label} appears twice")
+            problems.append(f"{where}: {label} appears twice")
             continue
         seen.add(key)
         expected = wanted.get(key)
         if expected is None:
-            problems.append(f"{name} sheet {sheet} row {number}: {label} is not in the events")
+            problems.append(f"{where}: {label} is not in the events")
             continue
-        for col in cols:
-            if col in got and not _same(got[col], expected[col]):
-                problems.append(
-                    f"{name} sheet {sheet} row {number} ({label}), column {col}: "
-                    f"{_show(got[col])} but the events say {_show(expected[col])}"
-                )
-    for key in wanted:
-        if key not in seen:
-            problems.append(f"{name} sheet {sheet}: {' '.join(key)} is missing")
+        problems.extend(
+            f"{where} ({label}), column {col}: "
+            f"{_show(got[col])} but the events say {_show(expected[col])}"
+            for col in cols
+            if col in got and not _same(got[col], expected[col])
+        )
+    problems.extend(
+        f"{name} sheet {sheet}: {' '.join(key)} is missing" for key in wanted if key not in seen
+    )
     return problems
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,41 +125,39 @@ def _strings(raw: Any, where: str) -> tuple[str, ...]:
 def _flag(raw: dict[str, Any], key: str, where: str) -> bool:
     value = raw.get(key, False)
     if not isinstance(value, bool):
-        raise InvalidInput(f"minireg.toml: {where}.{key} must be true or false.")
+        name = key if where == "top level" else f"{where}.{key}"
+        raise InvalidInput(f"minireg.toml: {name} must be true or false.")
     return value
 
 
-def parse_config(raw: dict[str, Any]) -> Config:
-    """Build a :class:`Config` from parsed TOML, checking every value.
+def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise InvalidInput(f"minireg.toml: [{key}] must be a table.")
+    return value
 
-    Raises:
-        InvalidInput: a value has the wrong type or names an unknown stage.
-    """
-    fmt = raw.get("format", "csv")
-    if fmt not in ("csv", "xlsx"):
-        raise InvalidInput(f"minireg.toml: format must be 'csv' or 'xlsx', not {fmt!r}.")
-    timeout = raw.get("lock_timeout", 30.0)
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout < 0:
-        raise InvalidInput("minireg.toml: lock_timeout must be a number of seconds.")
-    commit = _flag(raw, "commit", "top level")
-    allow_pickle = raw.get("allow_pickle", True)
-    if not isinstance(allow_pickle, bool):
-        raise InvalidInput("minireg.toml: allow_pickle must be true or false.")
-    trusted = _strings(raw.get("skops_trusted", []), "skops_trusted")
 
-    stages_raw = raw.get("stages", {})
-    if not isinstance(stages_raw, dict):
-        raise InvalidInput("minireg.toml: [stages] must be a table.")
+_STAGE_KEYS = ("names", "initial", "archive", "exclusive")
+_POLICY_KEYS = {
+    "require_approver",
+    "require_reason",
+    "four_eyes",
+    "approvers",
+    "require_clean_git",
+    "gates",
+}
+
+
+def _stage_names(raw: dict[str, Any], stages_raw: dict[str, Any]) -> tuple[str, ...]:
     # A stage setting in the wrong place would be silently ignored: say where it belongs.
-    stage_keys = ("names", "initial", "archive", "exclusive")
-    misplaced = [key for key in stage_keys if key in raw]
+    misplaced = [key for key in _STAGE_KEYS if key in raw]
     if misplaced:
         raise InvalidInput(f"minireg.toml: {misplaced[0]} belongs under [stages].")
-    unknown_stage_keys = sorted(set(stages_raw) - set(stage_keys))
+    unknown_stage_keys = sorted(set(stages_raw) - set(_STAGE_KEYS))
     if unknown_stage_keys:
         raise InvalidInput(
             f"minireg.toml: [stages] has unknown setting {unknown_stage_keys[0]!r}; "
-            f"the settings are {', '.join(stage_keys)}."
+            f"the settings are {', '.join(_STAGE_KEYS)}."
         )
     stages = _strings(stages_raw.get("names", list(DEFAULT_STAGES)), "stages.names")
     for name in stages:
@@ -167,6 +166,55 @@ def parse_config(raw: dict[str, Any]) -> Config:
         raise InvalidInput("minireg.toml: stages.names must list at least one stage.")
     if len({s.casefold() for s in stages}) != len(stages):
         raise InvalidInput("minireg.toml: stages.names lists a stage twice.")
+    return stages
+
+
+def _policy(body: object, where: str) -> Policy:
+    if not isinstance(body, dict):
+        raise InvalidInput(f"minireg.toml: [{where}] must be a table.")
+    unknown = sorted(set(body) - _POLICY_KEYS)
+    if unknown:
+        raise InvalidInput(f"minireg.toml: [{where}] has unknown setting {unknown[0]!r}.")
+    return Policy(
+        require_approver=_flag(body, "require_approver", where),
+        require_reason=_flag(body, "require_reason", where),
+        four_eyes=_flag(body, "four_eyes", where),
+        approvers=_strings(body.get("approvers", []), f"{where}.approvers"),
+        require_clean_git=_flag(body, "require_clean_git", where),
+        gates=tuple(parse_gate(g) for g in _strings(body.get("gates", []), f"{where}.gates")),
+    )
+
+
+def _top_level(raw: dict[str, Any]) -> dict[str, Any]:
+    fmt = raw.get("format", "csv")
+    if fmt not in ("csv", "xlsx"):
+        raise InvalidInput(f"minireg.toml: format must be 'csv' or 'xlsx', not {fmt!r}.")
+    timeout = raw.get("lock_timeout", 30.0)
+    if (
+        not isinstance(timeout, (int, float))
+        or isinstance(timeout, bool)
+        or not math.isfinite(timeout)
+        or timeout < 0
+    ):
+        raise InvalidInput("minireg.toml: lock_timeout must be a number of seconds.")
+    return {
+        "format": fmt,
+        "lock_timeout": float(timeout),
+        "commit": _flag(raw, "commit", "top level"),
+        "allow_pickle": _flag(raw, "allow_pickle", "top level"),
+        "skops_trusted": _strings(raw.get("skops_trusted", []), "skops_trusted"),
+    }
+
+
+def parse_config(raw: dict[str, Any]) -> Config:
+    """Build a :class:`Config` from parsed TOML, checking every value.
+
+    Raises:
+        InvalidInput: a value has the wrong type or names an unknown stage.
+    """
+    top = _top_level(raw)
+    stages_raw = _table(raw, "stages")
+    stages = _stage_names(raw, stages_raw)
     base = Config(stages=stages)
 
     def known(name: str, where: str) -> str:
@@ -182,52 +230,19 @@ def parse_config(raw: dict[str, Any]) -> Config:
         known(s, "stages.exclusive")
         for s in _strings(stages_raw.get("exclusive", []), "stages.exclusive")
     )
-
-    transitions_raw = raw.get("transitions", {})
-    if not isinstance(transitions_raw, dict):
-        raise InvalidInput("minireg.toml: [transitions] must be a table.")
     transitions = {
         known(target, "transitions"): tuple(
             known(s, f"transitions.{target}") for s in _strings(sources, f"transitions.{target}")
         )
-        for target, sources in transitions_raw.items()
+        for target, sources in _table(raw, "transitions").items()
     }
-
-    policies_raw = raw.get("policies", {})
-    if not isinstance(policies_raw, dict):
-        raise InvalidInput("minireg.toml: [policies] must be a table.")
-    policies: dict[str, Policy] = {}
-    allowed_keys = {
-        "require_approver",
-        "require_reason",
-        "four_eyes",
-        "approvers",
-        "require_clean_git",
-        "gates",
+    policies = {
+        known(target, "policies"): _policy(body, f"policies.{target}")
+        for target, body in _table(raw, "policies").items()
     }
-    for target, body in policies_raw.items():
-        stage = known(target, "policies")
-        where = f"policies.{target}"
-        if not isinstance(body, dict):
-            raise InvalidInput(f"minireg.toml: [{where}] must be a table.")
-        unknown = sorted(set(body) - allowed_keys)
-        if unknown:
-            raise InvalidInput(f"minireg.toml: [{where}] has unknown setting {unknown[0]!r}.")
-        policies[stage] = Policy(
-            require_approver=_flag(body, "require_approver", where),
-            require_reason=_flag(body, "require_reason", where),
-            four_eyes=_flag(body, "four_eyes", where),
-            approvers=_strings(body.get("approvers", []), f"{where}.approvers"),
-            require_clean_git=_flag(body, "require_clean_git", where),
-            gates=tuple(parse_gate(g) for g in _strings(body.get("gates", []), f"{where}.gates")),
-        )
     main_branch = _main_branch(raw)
     return Config(
-        format=fmt,
-        lock_timeout=float(timeout),
-        commit=commit,
-        allow_pickle=allow_pickle,
-        skops_trusted=trusted,
+        **top,
         stages=stages,
         initial_stage=initial,
         archive_stage=archive,

@@ -131,46 +131,42 @@ def _moved(have: list[str], want: list[str]) -> list[str]:
     return [col for col in have if col not in kept]
 
 
-def compare(expected: list[VersionRecord], actual: bytes, name: str = "ledger.csv") -> list[str]:
-    """List how the ledger bytes ``actual`` differ from the view of ``expected``.
-
-    Names the encoding problems (BOM, CRLF), header changes, and each row and
-    column that differs, so a person can see what a spreadsheet did to the file.
-    """
-    wanted = render_csv(expected)
-    if actual == wanted:
-        return []
+def _encoding_problems(actual: bytes, name: str) -> tuple[bytes, list[str]]:
+    """The bytes without a BOM, and what a spreadsheet's re-save did to the encoding."""
     problems: list[str] = []
-    text_bytes = actual
-    if text_bytes.startswith(b"\xef\xbb\xbf"):
+    if actual.startswith(b"\xef\xbb\xbf"):
         problems.append(f"{name} starts with a UTF-8 byte order mark (re-saved by a spreadsheet?)")
-        text_bytes = text_bytes[3:]
-    if b"\r\n" in text_bytes:
+        actual = actual[3:]
+    if b"\r\n" in actual:
         problems.append(f"{name} has CRLF line ends; minireg writes LF")
-    try:
-        text = text_bytes.decode("utf-8")
-    except UnicodeDecodeError:
-        return [*problems, f"{name} is not valid UTF-8"]
-    parsed = list(csv.reader(io.StringIO(text, newline="")))
-    if not parsed:
-        return [*problems, f"{name} is empty but the events hold {len(expected)} versions"]
-    header, body = parsed[0], parsed[1:]
-    cols, rows = table(expected)
-    if header != cols:
-        if sorted(header) == sorted(cols):
-            moved = [
-                f"{col} is column {header.index(col) + 1}, not {cols.index(col) + 1}"
-                for col in _moved(header, cols)
-            ]
-            more = f" and {len(moved) - 5} more" if len(moved) > 5 else ""
-            problems.append(f"{name} columns are reordered: {'; '.join(moved[:5])}{more}")
-        else:
-            missing = [c for c in cols if c not in header]
-            extra = [c for c in header if c not in cols]
-            if missing:
-                problems.append(f"{name} lacks columns: {', '.join(missing)}")
-            if extra:
-                problems.append(f"{name} has unexpected columns: {', '.join(extra)}")
+    return actual, problems
+
+
+def _header_problems(header: list[str], cols: list[str], name: str) -> list[str]:
+    if header == cols:
+        return []
+    if sorted(header) == sorted(cols):
+        moved = [
+            f"{col} is column {header.index(col) + 1}, not {cols.index(col) + 1}"
+            for col in _moved(header, cols)
+        ]
+        more = f" and {len(moved) - 5} more" if len(moved) > 5 else ""
+        return [f"{name} columns are reordered: {'; '.join(moved[:5])}{more}"]
+    missing = [c for c in cols if c not in header]
+    extra = [c for c in header if c not in cols]
+    problems = []
+    if missing:
+        problems.append(f"{name} lacks columns: {', '.join(missing)}")
+    if extra:
+        problems.append(f"{name} has unexpected columns: {', '.join(extra)}")
+    return problems
+
+
+def _row_problems(
+    header: list[str], body: list[list[str]], cols: list[str], rows: list[list[str]], name: str
+) -> list[str]:
+    """Each row and cell that differs, rows missing or doubled, and the row order."""
+    problems: list[str] = []
     want_rows = {(r[0], r[1]): dict(zip(cols, r)) for r in rows}
     have_rows: dict[tuple[str, str], dict[str, str]] = {}
     seen: list[tuple[str, str]] = []
@@ -185,22 +181,52 @@ def compare(expected: list[VersionRecord], actual: bytes, name: str = "ledger.cs
         if key in have_rows:
             problems.append(f"{name} row {number}: {key[0]} version {key[1]} appears twice")
         have_rows[key] = got
-        want = want_rows.get(key)
-        if want is None:
-            problems.append(f"{name} row {number}: {key[0]} version {key[1]} is not in the events")
-            continue
-        for col in cols:
-            if col in got and got[col] != want[col]:
-                problems.append(
-                    f"{name} row {number} ({key[0]} v{key[1]}), column {col}: "
-                    f"{got[col]!r} but the events say {want[col]!r}"
-                )
-    for key in want_rows:
-        if key not in have_rows:
-            problems.append(f"{name}: {key[0]} version {key[1]} is missing")
+        problems.extend(_cell_problems(got, want_rows.get(key), cols, f"{name} row {number}", key))
+    problems.extend(
+        f"{name}: {key[0]} version {key[1]} is missing" for key in want_rows if key not in have_rows
+    )
     order = [(r[0], r[1]) for r in rows]
     if sorted(seen) == sorted(order) and seen != order:
         problems.append(f"{name} rows are not sorted by model then version")
+    return problems
+
+
+def _cell_problems(
+    got: dict[str, str],
+    want: dict[str, str] | None,
+    cols: list[str],
+    where: str,
+    key: tuple[str, str],
+) -> list[str]:
+    if want is None:
+        return [f"{where}: {key[0]} version {key[1]} is not in the events"]
+    return [
+        f"{where} ({key[0]} v{key[1]}), column {col}: {got[col]!r} but the events say {want[col]!r}"
+        for col in cols
+        if col in got and got[col] != want[col]
+    ]
+
+
+def compare(expected: list[VersionRecord], actual: bytes, name: str = "ledger.csv") -> list[str]:
+    """List how the ledger bytes ``actual`` differ from the view of ``expected``.
+
+    Names the encoding problems (BOM, CRLF), header changes, and each row and
+    column that differs, so a person can see what a spreadsheet did to the file.
+    """
+    if actual == render_csv(expected):
+        return []
+    text_bytes, problems = _encoding_problems(actual, name)
+    try:
+        text = text_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        return [*problems, f"{name} is not valid UTF-8"]
+    parsed = list(csv.reader(io.StringIO(text, newline="")))
+    if not parsed:
+        return [*problems, f"{name} is empty but the events hold {len(expected)} versions"]
+    header, body = parsed[0], parsed[1:]
+    cols, rows = table(expected)
+    problems += _header_problems(header, cols, name)
+    problems += _row_problems(header, body, cols, rows, name)
     if not problems:
         problems.append(f"{name} differs from the events in quoting or spacing")
     return problems

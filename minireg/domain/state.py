@@ -83,6 +83,63 @@ def _set_alias(state: State, model: str, alias: str, version: int | None) -> Non
         del state.aliases[model]
 
 
+def _transition(state: State, rec: VersionRecord, event: Event, where: str) -> None:
+    changes: dict[str, Any] = {"stage": str(event.data["to"])}
+    if event.approver:
+        changes.update(approved_by=event.approver, approved_at=event.time)
+    state.versions[(rec.model, rec.version)] = replace(rec, **changes)
+
+
+def _alias_set(state: State, rec: VersionRecord, event: Event, where: str) -> None:
+    _set_alias(state, event.model, str(event.data["alias"]), rec.version)
+
+
+def _describe(state: State, rec: VersionRecord, event: Event, where: str) -> None:
+    state.versions[(rec.model, rec.version)] = replace(
+        rec, description=str(event.data["description"])
+    )
+
+
+def _tag(state: State, rec: VersionRecord, event: Event, where: str) -> None:
+    tags = dict(rec.tags)
+    value = event.data.get("value")
+    if value is None:
+        tags.pop(str(event.data["key"]), None)
+    else:
+        tags[str(event.data["key"])] = str(value)
+    state.versions[(rec.model, rec.version)] = replace(rec, tags=tags)
+
+
+def _renumber(state: State, rec: VersionRecord, event: Event, where: str) -> None:
+    new = int(event.data["to"])
+    if (event.model, new) in state.versions:
+        state.anomalies.append(f"{where}: renumber to taken version {new} of {event.model}")
+        return
+    del state.versions[(rec.model, rec.version)]
+    state.versions[(event.model, new)] = replace(rec, version=new)
+    for alias, holder in state.aliases.get(event.model, {}).items():
+        if holder == rec.version:
+            state.aliases[event.model][alias] = new
+
+
+_ON_VERSION = {
+    "transition": _transition,
+    "alias_set": _alias_set,
+    "describe": _describe,
+    "tag": _tag,
+    "renumber": _renumber,
+}
+"""What each action that names an existing version does to it."""
+
+
+def _alias_delete(state: State, event: Event, where: str) -> None:
+    alias = str(event.data["alias"])
+    if alias not in state.aliases.get(event.model, {}):
+        state.anomalies.append(f"{where}: alias {alias!r} of {event.model} does not exist")
+        return
+    _set_alias(state, event.model, alias, None)
+
+
 def apply(state: State, event: Event, where: str = "") -> None:
     """Apply one event to ``state`` in place. Unknown targets become anomalies, not errors."""
     where = where or f"event {event.seq}"
@@ -92,54 +149,23 @@ def apply(state: State, event: Event, where: str = "") -> None:
     if action == "register":
         _register(state, event, where)
         return
-    if action == "merge":
+    if action == "merge" or (action == "renumber" and event.data.get("rewritten")):
+        # A merge record; a rewritten renumber's events already carry the new number.
         return
-    if action == "renumber" and event.data.get("rewritten"):
-        # A merge record: the other branch's events already carry the new number.
-        return
-    key = (event.model, event.version or 0)
-    rec = state.versions.get(key)
     if action == "alias_delete":
-        alias = str(event.data["alias"])
-        if alias not in state.aliases.get(event.model, {}):
-            state.anomalies.append(f"{where}: alias {alias!r} of {event.model} does not exist")
-            return
-        _set_alias(state, event.model, alias, None)
+        _alias_delete(state, event, where)
         return
+    change = _ON_VERSION.get(action)
+    if change is None:
+        state.anomalies.append(f"{where}: unknown action {action!r}")
+        return
+    rec = state.versions.get((event.model, event.version or 0))
     if rec is None:
         state.anomalies.append(
             f"{where}: {action} names unknown version {event.version} of {event.model}"
         )
         return
-    if action == "transition":
-        changes: dict[str, Any] = {"stage": str(event.data["to"])}
-        if event.approver:
-            changes.update(approved_by=event.approver, approved_at=event.time)
-        state.versions[key] = replace(rec, **changes)
-    elif action == "alias_set":
-        _set_alias(state, event.model, str(event.data["alias"]), rec.version)
-    elif action == "describe":
-        state.versions[key] = replace(rec, description=str(event.data["description"]))
-    elif action == "tag":
-        tags = dict(rec.tags)
-        value = event.data.get("value")
-        if value is None:
-            tags.pop(str(event.data["key"]), None)
-        else:
-            tags[str(event.data["key"])] = str(value)
-        state.versions[key] = replace(rec, tags=tags)
-    elif action == "renumber":
-        new = int(event.data["to"])
-        if (event.model, new) in state.versions:
-            state.anomalies.append(f"{where}: renumber to taken version {new} of {event.model}")
-            return
-        del state.versions[key]
-        state.versions[(event.model, new)] = replace(rec, version=new)
-        for alias, holder in state.aliases.get(event.model, {}).items():
-            if holder == rec.version:
-                state.aliases[event.model][alias] = new
-    else:
-        state.anomalies.append(f"{where}: unknown action {action!r}")
+    change(state, rec, event, where)
 
 
 def fold(events: Iterable[Event], initial_stage: str = "None") -> State:

@@ -45,16 +45,7 @@ def describe(code_dir: Path, exclude: Path | None = None) -> GitInfo:
     root = find_git_root(code_dir)
     if root is None:
         return GitInfo(note=f"{code_dir} is not inside a git repository; git fields are empty.")
-    # --no-optional-locks: never hold index.lock while a concurrent `--commit` stages files.
-    args = ["git", "-C", str(root), "--no-optional-locks", "status", "--porcelain=v2", "--branch"]
-    args += ["--untracked-files=no", "--", "."]
-    if exclude is not None:
-        try:
-            rel = exclude.resolve().relative_to(root.resolve())
-            if rel.parts:
-                args.append(f":(exclude){rel.as_posix()}")
-        except ValueError:
-            pass
+    args = _status_args(root, exclude)
     try:
         out = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
     except (OSError, subprocess.SubprocessError) as exc:
@@ -63,9 +54,28 @@ def describe(code_dir: Path, exclude: Path | None = None) -> GitInfo:
         if "not a git repository" in out.stderr:
             return GitInfo(note=f"{code_dir} is not inside a git repository; git fields are empty.")
         raise InvalidInput(f"git status failed in {root}: {out.stderr.strip()}")
+    return _parse_status(out.stdout, root)
+
+
+def _status_args(root: Path, exclude: Path | None) -> list[str]:
+    # --no-optional-locks: never hold index.lock while a concurrent `--commit` stages files.
+    args = ["git", "-C", str(root), "--no-optional-locks", "status", "--porcelain=v2", "--branch"]
+    args += ["--untracked-files=no", "--", "."]
+    if exclude is not None:
+        try:
+            rel = exclude.resolve().relative_to(root.resolve())
+        except ValueError:
+            return args
+        if rel.parts:
+            args.append(f":(exclude){rel.as_posix()}")
+    return args
+
+
+def _parse_status(text: str, root: Path) -> GitInfo:
+    """Commit, branch and dirty flag from ``git status --porcelain=v2 --branch``."""
     commit = branch = ""
     dirty = False
-    for line in out.stdout.splitlines():
+    for line in text.splitlines():
         if line.startswith("# branch.oid "):
             commit = line[len("# branch.oid ") :]
         elif line.startswith("# branch.head "):
