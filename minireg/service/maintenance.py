@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from minireg.service.core import RegistryCore
 from minireg.service.results import Conversion
 
 if TYPE_CHECKING:
     from minireg.service.gc import Collection
-
-from minireg.service.core import RegistryCore
+    from minireg.service.registry import Registry
 
 
 class Maintenance(RegistryCore):
@@ -70,9 +70,8 @@ class Maintenance(RegistryCore):
             gone = self.storage.remove_ledger("csv" if fmt == "xlsx" else "xlsx")
             self._writer.notify([], state.head, f"minireg: convert the ledger to {fmt}")
         removed = self.storage.ledger_path_for("csv" if fmt == "xlsx" else "xlsx").name
-        from minireg.service.registry import Registry
-
-        new = Registry(self.root, config)
+        # The same kind of Registry, with the new settings (no import: registry imports us).
+        new = cast("Registry", type(self)(self.root, config))
         return Conversion(old, fmt, len(state.versions), removed if gone else "", new)
 
     def export_csv(self, out: Path | str, *, excel: bool = False) -> int:
