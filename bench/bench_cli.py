@@ -30,8 +30,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from minireg._version import TOOL
 from minireg.domain.records import Draft, chain
-from minireg.service.registry import TOOL, init_registry
+from minireg.service.registry import init_registry
 
 MODEL = "churn_predictor"
 TARGET_MS = 100.0

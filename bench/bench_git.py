@@ -22,9 +22,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from minireg._version import TOOL
 from minireg.domain.merge import merge_events
 from minireg.domain.records import Draft, Event, chain
-from minireg.service.registry import TOOL, init_registry
+from minireg.service.registry import init_registry
 
 MODEL = "churn_predictor"
 ARTIFACT = b"a model shared by every benchmark version\n"

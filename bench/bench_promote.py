@@ -22,8 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from minireg._version import TOOL
 from minireg.domain.records import Draft, chain
-from minireg.service.registry import TOOL, init_registry, open_registry
+from minireg.service.registry import init_registry, open_registry
 
 MODEL = "churn_predictor"
 SETTINGS = """\

@@ -29,8 +29,9 @@ import time
 from pathlib import Path
 
 import minireg
+from minireg._version import TOOL
 from minireg.domain.records import Draft, chain
-from minireg.service.registry import TOOL, init_registry
+from minireg.service.registry import init_registry
 
 MODEL = "churn_predictor"
 OTHERS = ("fraud_detector", "ranker")

@@ -14,8 +14,6 @@ def _installed(folder: Path) -> list[tuple[str, str]]:
     normalised), so the metadata file is read only for other forms (egg-info):
     parsing every METADATA file made a ``register`` about 100 ms slower.
     """
-    from importlib.metadata import Distribution
-
     found: list[tuple[str, str]] = []
     try:
         entries = os.listdir(folder)
@@ -29,6 +27,9 @@ def _installed(folder: Path) -> list[tuple[str, str]]:
                 continue
         elif not entry.endswith(".egg-info"):
             continue
+        # Only egg-info needs the metadata reader (importing it costs about 10 ms).
+        from importlib.metadata import Distribution
+
         dist = Distribution.at(folder / entry)
         meta_name = dist.metadata["Name"] if dist.metadata else None
         if meta_name:

@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from minireg._version import TOOL
-from minireg.domain import ledger_append
+from minireg.domain import ledger_append, ledger_update
 from minireg.domain.chain import Trail
 from minireg.domain.config import Config
-from minireg.domain.ledger import render_csv
+from minireg.domain.ledger import columns, render_csv
 from minireg.domain.records import Draft, Event, chain
 from minireg.domain.state import State, apply
 from minireg.errors import IntegrityError
@@ -104,12 +104,13 @@ class Writer:
         return new, state
 
     def _insertable_ledger(self, trail: Trail, new: list[Event]) -> bytes | None:
-        """The CSV ledger's bytes when one registration can go in as one inserted row.
+        """The CSV ledger's bytes when the change can be made to its rows in place.
 
         Only when the stamp vouches that ``ledger.csv`` is exactly the view of the
-        trail before ``new``; the insert gives the bytes of a full render.
+        trail before ``new``; inserting or replacing rows then gives the bytes of
+        a full render without rendering every row again.
         """
-        if self.config.format != "csv" or len(new) != 1 or new[0].action != "register":
+        if self.config.format != "csv":
             return None
         return self.storage.vouched_ledger(trail.digest)
 
@@ -134,12 +135,23 @@ class Writer:
 
     @staticmethod
     def _inserted(state: State, new: list[Event], ledger_before: bytes | None) -> bytes | None:
+        """The ledger after ``new``, made from the rows they touch (None: render it all)."""
         if ledger_before is None:
             return None
-        plan = ledger_append.plan(ledger_before, new[0].model)
-        if plan is None or plan.next_version != new[0].version:
+        if len(new) == 1 and new[0].action == "register":
+            plan = ledger_append.plan(ledger_before, new[0].model)
+            if plan is None or plan.next_version != new[0].version:
+                return None
+            return plan.insert(state.versions[(new[0].model, plan.next_version)])
+        if any(event.action in ("register", "renumber", "merge") for event in new):
             return None
-        return plan.insert(state.versions[(new[0].model, plan.next_version)])
+        touched = {(e.model, e.version) for e in new if e.version is not None}
+        for event in new:  # an alias moved away from its previous holder changes that row too
+            previous = event.data.get("previous") if event.action == "alias_set" else None
+            if isinstance(previous, int) and not isinstance(previous, bool):
+                touched.add((event.model, previous))
+        changed = [state.versions[key] for key in sorted(touched) if key in state.versions]
+        return ledger_update.replace_rows(ledger_before, changed, columns(state.records()))
 
     def render(self, state: State, lines: list[str], fmt: str | None = None) -> bytes:
         """The ledger bytes for ``state`` in ``fmt`` (default: the configured format)."""

@@ -12,9 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import secrets
-import shutil
-import socket
 import threading
 import time
 from functools import lru_cache
@@ -28,6 +25,8 @@ FOREIGN_ORPHAN_AGE = 24 * 3600.0
 @lru_cache(maxsize=1)
 def _where() -> str:
     """A tag for the PID namespace this process lives in (the machine's boot, the container)."""
+    import socket  # here, not at import time: only writers name temp files
+
     parts = [socket.gethostname()]
     with contextlib.suppress(OSError):
         parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
@@ -38,7 +37,7 @@ def _where() -> str:
 
 def temp_name(target: Path) -> Path:
     """A temporary path beside ``target`` that names the writing process and thread."""
-    who = f"{os.getpid()}-h{_where()}-t{threading.get_native_id()}-{secrets.token_hex(4)}"
+    who = f"{os.getpid()}-h{_where()}-t{threading.get_native_id()}-{os.urandom(4).hex()}"
     return target.with_name(f"{TMP_PREFIX}{who}-{target.name}")
 
 
@@ -116,6 +115,8 @@ def remove_orphans(folder: Path) -> list[Path]:
             continue
         with contextlib.suppress(OSError):
             if entry.is_dir() and not entry.is_symlink():
+                import shutil  # rarely needed: only for a temp folder left behind
+
                 shutil.rmtree(entry)
             else:
                 entry.unlink()

@@ -41,15 +41,33 @@ from typing import Any
 from minireg.domain.chain import Trail, chain_problems
 from minireg.domain.records import Event, VersionRecord
 from minireg.domain.state import State, fold
-from minireg.storage.atomic import atomic_write, remove_orphans, temp_name
+from minireg.storage.atomic import remove_orphans, temp_name
 
 STATE_NAME = "state.marshal"
 STAMP_NAME = "ledger.stamp"
 _FORMAT = 3  # 3: keyed by the trail digest; anomalies include hash-chain problems
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(VersionRecord))
+
+
 def _fields() -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(VersionRecord))
+    return _FIELDS
+
+
+def _write_quickly(path: Path, data: bytes) -> None:
+    """Replace a cache file: temp file and ``os.replace``, no fsync (a cache is not history:
+    a torn or lost entry fails its check and is made again)."""
+    tmp = temp_name(path)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        remove_orphans(path.parent)  # copies left by readers that were killed mid-write
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def _load_state(path: Path, key: str, initial: str) -> State | None:
@@ -84,23 +102,18 @@ def _save_state(path: Path, key: str, state: State) -> None:
         "initial": state.initial_stage,
         "fields": _fields(),
         "records": [
-            tuple(getattr(rec, name) for name in _fields()) for rec in state.versions.values()
+            tuple(getattr(rec, name) for name in _FIELDS) for rec in state.versions.values()
         ],
         "aliases": state.aliases,
         "anomalies": state.anomalies,
         "count": state.count,
         "head": None if state.head is None else state.head.to_line(),
     }
-    tmp = temp_name(path)
     try:
-        path.parent.mkdir(exist_ok=True)
-        remove_orphans(path.parent)  # copies left by readers that were killed mid-write
-        with open(tmp, "xb") as fh:
-            fh.write(marshal.dumps(body))
-        os.replace(tmp, path)
-    except (OSError, ValueError):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        data = marshal.dumps(body)
+    except ValueError:
+        return
+    _write_quickly(path, data)
 
 
 def state_of(
@@ -149,11 +162,7 @@ def stamp_ledger(cache: Path, digest: str, ledger_name: str, ledger: bytes) -> N
         "ledger": ledger_name,
         "ledger_sha256": hashlib.sha256(ledger).hexdigest(),
     }
-    try:
-        cache.mkdir(exist_ok=True)
-        atomic_write(cache / STAMP_NAME, json.dumps(body, sort_keys=True).encode() + b"\n")
-    except OSError:
-        pass
+    _write_quickly(cache / STAMP_NAME, json.dumps(body, sort_keys=True).encode() + b"\n")
 
 
 def vouched_ledger(cache: Path, digest: str, ledger_path: Path) -> bytes | None:
