@@ -21,11 +21,37 @@ They reach the registry only through the public methods of
 
 from __future__ import annotations
 
-from minireg.loading.checkouts import checkout
-from minireg.loading.deserialize import load_model
-from minireg.loading.handle import Loaded, ModelHandle
-from minireg.loading.log import log_model
-from minireg.loading.resolution import RegistryLike, Resolved, resolve
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from minireg.loading.checkouts import checkout
+    from minireg.loading.deserialize import load_model
+    from minireg.loading.handle import Loaded, ModelHandle
+    from minireg.loading.log import log_model
+    from minireg.loading.resolution import RegistryLike, Resolved, resolve
+
+# Each name's module, imported on first use: `minireg path` needs only resolve.
+_MODULES = {
+    "Loaded": "handle",
+    "ModelHandle": "handle",
+    "RegistryLike": "resolution",
+    "Resolved": "resolution",
+    "checkout": "checkouts",
+    "load_model": "deserialize",
+    "log_model": "log",
+    "resolve": "resolution",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        import importlib
+
+        value = getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Loaded",
