@@ -22,7 +22,7 @@ parameter, and that the defaults of each body are Typer's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -177,12 +177,34 @@ def _value(param: Param, text: str) -> str | Path | None:
 
 def parse(argv: Sequence[str]) -> tuple[Callable[..., None], dict[str, Any]] | None:
     """The body and its keywords for a command line the table knows; None for Typer to parse."""
-    if len(argv) >= 2 and f"{argv[0]} {argv[1]}" in TABLE:
-        command, rest = TABLE[f"{argv[0]} {argv[1]}"], argv[2:]
-    elif argv and argv[0] in TABLE:
-        command, rest = TABLE[argv[0]], argv[1:]
-    else:
+    found = _find(argv)
+    if found is None:
         return None
+    command, rest = found
+    read = _read_options(command, rest)
+    if read is None:
+        return None
+    kwargs, given = read
+    arguments = _read_arguments(command, given)
+    if arguments is None:
+        return None
+    kwargs.update(arguments)
+    if any(p.required and p.name not in kwargs for p in command.params):
+        return None
+    return command.body, kwargs
+
+
+def _find(argv: Sequence[str]) -> tuple[Command, Sequence[str]] | None:
+    """The command a line names (a group's subcommand first) and the tokens after its name."""
+    if len(argv) >= 2 and f"{argv[0]} {argv[1]}" in TABLE:
+        return TABLE[f"{argv[0]} {argv[1]}"], argv[2:]
+    if argv and argv[0] in TABLE:
+        return TABLE[argv[0]], argv[1:]
+    return None
+
+
+def _read_options(command: Command, rest: Sequence[str]) -> tuple[dict[str, Any], list[str]] | None:
+    """The options' keywords and the positional tokens, in order; None for Typer to parse."""
     by_flag = {name: p for p in command.params for name in (*p.flags, *p.off)}
     kwargs: dict[str, Any] = {}
     given: list[str] = []
@@ -195,30 +217,33 @@ def parse(argv: Sequence[str]) -> tuple[Callable[..., None], dict[str, Any]] | N
         param = by_flag.get(name)
         if param is None or (param.name in kwargs and not param.multiple):
             return None
-        if param.kind == FLAG:
-            if eq:
-                return None
-            kwargs[param.name] = name in param.flags
-            continue
-        if not eq:
-            text = next(tokens, "-")  # a missing value reads as "-": Typer's to report
-            if text.startswith("-"):
-                return None
-        value = _value(param, text)
+        value = _option_value(param, name, text if eq else None, tokens)
         if value is None:
             return None
         if param.multiple:
             kwargs.setdefault(param.name, []).append(value)
         else:
             kwargs[param.name] = value
+    return kwargs, given
+
+
+def _option_value(
+    param: Param, name: str, glued: str | None, tokens: Iterator[str]
+) -> bool | str | Path | None:
+    """An option's value: a flag's bool, the ``=VALUE`` given, or the next token."""
+    if param.kind == FLAG:
+        return name in param.flags if glued is None else None
+    if glued is None:
+        glued = next(tokens, "-")  # a missing value reads as "-": Typer's to report
+        if glued.startswith("-"):
+            return None
+    return _value(param, glued)
+
+
+def _read_arguments(command: Command, given: list[str]) -> dict[str, Any] | None:
+    """The positional arguments' keywords; None when they do not fit the command."""
     arguments = [p for p in command.params if not p.flags]
     if len(given) > len(arguments):
         return None
-    for param, text in zip(arguments, given):
-        value = _value(param, text)
-        if value is None:
-            return None
-        kwargs[param.name] = value
-    if any(p.required and p.name not in kwargs for p in command.params):
-        return None
-    return command.body, kwargs
+    values = {param.name: _value(param, text) for param, text in zip(arguments, given)}
+    return None if any(value is None for value in values.values()) else values

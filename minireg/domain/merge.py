@@ -48,19 +48,40 @@ takes that branch's value in either order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
 from minireg.domain.chain import parse_events
+from minireg.domain.merge_conflicts import conflicts
+from minireg.domain.merge_identity import (
+    Branch,
+    Key,
+    common_prefix,
+    identities,
+    known_hashes,
+    numbering,
+    own_events,
+    rewrite,
+    walk,
+)
 from minireg.domain.records import GENESIS, Draft, Event, chain
-from minireg.domain.state import State, fold
+from minireg.domain.state import fold
+
+__all__ = [
+    "MergeResult",
+    "Side",
+    "event_lines",
+    "known_hashes",
+    "merge_events",
+    "moved_published",
+    "one_extends_the_other",
+    "parse_side",
+    "published_side",
+]
 
 Side = Literal["ours", "theirs"]
-Key = tuple[str, int]
 
-# What a transition sets: both branches moving one version must agree on all three.
-_STAGE_FIELDS = ("stage", "approved_by", "approved_at")
+_NAMES = {"ours": "this branch", "theirs": "the other branch"}
 
 
 @dataclass
@@ -94,282 +115,6 @@ def parse_side(data: bytes, side: str) -> tuple[list[Event], list[str]]:
     return events, [f"{side} events.jsonl {p}" for p in problems]
 
 
-def known_hashes(events: list[Event]) -> set[str]:
-    """Every hash the trail vouches for: its events', and the originals a merge re-chained."""
-    known = {event.hash for event in events}
-    for event in events:
-        if event.action != "merge":
-            continue
-        rechained = event.data.get("rechained", {})
-        if isinstance(rechained, dict):
-            known.update(str(k) for k in rechained)
-        for key in ("ours", "theirs"):
-            value = event.data.get(key)
-            if isinstance(value, str):
-                known.add(value)
-    return known
-
-
-def _common_prefix(ours: list[Event], theirs: list[Event]) -> int:
-    k = 0
-    while k < len(ours) and k < len(theirs) and ours[k].hash == theirs[k].hash:
-        k += 1
-    return k
-
-
-def _origins(events: list[Event]) -> dict[str, str]:
-    """Re-chained hash -> original hash, from the merge events of a trail."""
-    back: dict[str, str] = {}
-    for event in events:
-        rechained = event.data.get("rechained") if event.action == "merge" else None
-        if isinstance(rechained, dict):
-            back.update({str(new): str(old) for old, new in rechained.items()})
-    return back
-
-
-def _origin(digest: str, back: dict[str, str]) -> str:
-    seen = 0
-    while digest in back and seen < 1000:
-        digest = back[digest]
-        seen += 1
-    return digest
-
-
-def _walk(trail: list[Event]) -> Iterator[tuple[int, Event, str, dict[Key, str]]]:
-    """Each event with its original hash and, as of that event, each version's identity.
-
-    A version's identity is the original hash of the event that registered it: the
-    same registration has the same identity on every branch, whatever its number.
-    The identity map is live (updated as the walk goes on): read it, don't keep it.
-    """
-    back = _origins(trail)
-    ids: dict[Key, str] = {}
-    for index, event in enumerate(trail):
-        origin = _origin(event.hash, back)
-        if event.version is not None:
-            key = (event.model, event.version)
-            if event.action == "register" and key not in ids:
-                ids[key] = origin
-            elif event.action == "renumber" and not event.data.get("rewritten") and key in ids:
-                ids[(event.model, int(event.data["to"]))] = ids.pop(key)
-        yield index, event, origin, ids
-
-
-def _identities(events: list[Event]) -> dict[Key, str]:
-    """Each version of a trail -> the original hash of the event that registered it."""
-    ids: dict[Key, str] = {}
-    for _, _, _, live in _walk(events):
-        ids = live
-    return dict(ids)
-
-
-def _sort_key(state: State, key: Key) -> tuple[str, str, str]:
-    rec = state.versions[key]
-    return (rec.created_at, rec.registered_by, rec.artifact_sha256)
-
-
-@dataclass
-class _Side:
-    """One side of the merge: its trail, state and identities."""
-
-    events: list[Event]
-    state: State
-    ids: dict[Key, str] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, events: list[Event], initial_stage: str) -> _Side:
-        return cls(events, fold(events, initial_stage), _identities(events))
-
-    def where(self) -> dict[str, Key]:
-        return {ident: key for key, ident in self.ids.items()}
-
-    def by_id(self) -> dict[str, Any]:
-        return {self.ids[key]: rec for key, rec in self.state.versions.items() if key in self.ids}
-
-    def alias_ids(self) -> dict[tuple[str, str], str | None]:
-        return {
-            (model, alias): self.ids.get((model, number))
-            for model, table in self.state.aliases.items()
-            for alias, number in table.items()
-        }
-
-
-def _is_own(event: Event, origin: str, other_known: set[str]) -> bool:
-    """A change this side made that the other side does not hold (not a merge record)."""
-    if event.action in ("merge", "renumber"):
-        return False
-    return event.hash not in other_known and origin not in other_known
-
-
-def _touches(
-    trail: list[Event], start: int, other_known: set[str]
-) -> tuple[set[tuple[str, str]], dict[tuple[str, str], set[str]], set[tuple[str, str]]]:
-    """What this side's own events from ``start`` on changed.
-
-    Returns the (field, version identity) pairs it touched (an alias is
-    ("alias", "model@alias")), the identities it moved into each (model, stage),
-    and the (model, stage) pairs it emptied with --archive-existing.
-    """
-    touched: set[tuple[str, str]] = set()
-    into: dict[tuple[str, str], set[str]] = {}
-    archiving: set[tuple[str, str]] = set()
-    for index, event, origin, ids in _walk(trail):
-        if index < start or not _is_own(event, origin, other_known):
-            continue
-        if event.action in ("alias_set", "alias_delete"):
-            touched.add(("alias", f"{event.model}@{event.data.get('alias')}"))
-            continue
-        ident = ids.get((event.model, event.version)) if event.version is not None else None
-        if ident is None:
-            continue
-        if event.action == "transition":
-            touched.add(("stage", ident))
-            into.setdefault((event.model, str(event.data.get("to"))), set()).add(ident)
-            if "archived_by" in event.data:
-                archiving.add((event.model, str(event.data.get("from"))))
-        elif event.action == "describe":
-            touched.add(("description", ident))
-        elif event.action == "tag":
-            touched.add((f"tag {event.data.get('key')}", ident))
-    return touched, into, archiving
-
-
-def _conflicts(
-    ours: _Side,
-    theirs: _Side,
-    start: int,
-    final: dict[str, int],
-    exclusive: frozenset[str],
-) -> list[str]:
-    """What both branches changed, to different results: the merge order would decide.
-
-    A field only one branch changed takes that branch's value whatever the order;
-    one both changed must end equal on both.
-    """
-    problems: list[str] = []
-
-    def both(what: str, here: object, there: object) -> None:
-        problems.append(
-            f"both branches changed {what}: {here!r} on this branch, {there!r} on the other; "
-            "keep one side and make the other change again after the merge"
-        )
-
-    touched_a, into_a, archiving_a = _touches(ours.events, start, known_hashes(theirs.events))
-    touched_t, into_t, archiving_t = _touches(theirs.events, start, known_hashes(ours.events))
-    ours_recs, theirs_recs = ours.by_id(), theirs.by_id()
-    aliases_a, aliases_t = ours.alias_ids(), theirs.alias_ids()
-    for kind, ident in sorted(touched_a & touched_t, key=lambda t: (final.get(t[1], 0), t)):
-        if kind == "alias":
-            model, alias = ident.split("@", 1)
-            va, vt = aliases_a.get((model, alias)), aliases_t.get((model, alias))
-            if va != vt:
-                both(
-                    f"alias {ident}",
-                    final.get(va) if va else None,
-                    final.get(vt) if vt else None,
-                )
-            continue
-        a, t = ours_recs.get(ident), theirs_recs.get(ident)
-        if a is None or t is None:
-            continue
-        where = f"{a.model} v{final.get(ident, a.version)}"
-        names = {"stage": _STAGE_FIELDS, "description": ("description",)}.get(kind, ())
-        for name in names:
-            if getattr(a, name) != getattr(t, name):
-                both(f"the {name} of {where}", getattr(a, name), getattr(t, name))
-                break
-        if kind.startswith("tag "):
-            tag = kind[len("tag ") :]
-            if a.tags.get(tag) != t.tags.get(tag):
-                both(f"tag {tag} of {where}", a.tags.get(tag), t.tags.get(tag))
-
-    def holding(into: dict[tuple[str, str], set[str]], recs: dict[str, Any]) -> dict[Any, set[int]]:
-        # Only the versions the side still holds there count.
-        out: dict[tuple[str, str], set[int]] = {}
-        for (model, stage), idents in into.items():
-            numbers = {final[i] for i in idents if i in recs and recs[i].stage == stage}
-            if numbers:
-                out[(model, stage)] = numbers
-        return out
-
-    held_a, held_t = holding(into_a, ours_recs), holding(into_t, theirs_recs)
-    for pair in sorted(set(held_a) & set(held_t)):
-        model, stage = pair
-        if held_a[pair] == held_t[pair]:
-            continue
-        if stage in exclusive or pair in archiving_a or pair in archiving_t:
-            mine = ", ".join(f"v{n}" for n in sorted(held_a[pair]))
-            other_side = ", ".join(f"v{n}" for n in sorted(held_t[pair]))
-            problems.append(
-                f"both branches moved {model} into {stage}: {mine} on this branch, "
-                f"{other_side} on the other; keep one side and promote again after the merge"
-            )
-    return problems
-
-
-def _numbering(
-    kept: _Side, other: _Side, symmetric: bool
-) -> tuple[dict[Key, int], list[tuple[str, int, int]], dict[str, int]]:
-    """Where the versions go: the kept side's moves (only when ``symmetric``), the other
-    side's (model, from, to), and every identity's final number."""
-    kept_where = kept.where()
-    other_only = sorted(key for key, ident in other.ids.items() if ident not in kept_where)
-    moves: dict[Key, int] = {}
-    other_final: dict[str, int] = {}
-    other_moves: list[tuple[str, int, int]] = []
-    models = sorted({model for model, _ in other_only})
-    for model in models:
-        kept_numbers = {n for m, n in kept.state.versions if m == model}
-        mine = [key for key in other_only if key[0] == model]
-        if not symmetric:
-            # The kept side is published: the other side's registrations come after it.
-            top = max(kept_numbers, default=0)
-            for key in mine:
-                number = key[1] if key[1] > top else top + 1
-                top = max(top, number)
-                other_final[other.ids[key]] = number
-                if number != key[1]:
-                    other_moves.append((model, key[1], number))
-            continue
-        # Nothing published on either side: the later of two same-numbered registrations
-        # moves, whichever side it is on, so both merge directions agree.
-        free = max(kept_numbers | {n for _, n in mine}) + 1
-        other_idents = set(other.ids.values())
-        for key in mine:
-            ident = other.ids[key]
-            if key not in kept.state.versions:
-                other_final[ident] = key[1]
-                continue
-            kept_is_new = kept.ids.get(key) not in other_idents
-            if kept_is_new and _sort_key(kept.state, key) > _sort_key(other.state, key):
-                moves[key] = free
-                other_final[ident] = key[1]
-            else:
-                other_final[ident] = free
-                other_moves.append((model, key[1], free))
-            free += 1
-    final = {ident: moves.get(key, key[1]) for key, ident in kept.ids.items()}
-    for ident, number in other_final.items():
-        final.setdefault(ident, number)
-    return moves, other_moves, final
-
-
-def _rewrite(event: Event, ids: dict[Key, str], final: dict[str, int]) -> Event:
-    """``event`` with every version number it names changed to that version's final one."""
-
-    def number(value: int) -> int:
-        ident = ids.get((event.model, value))
-        return final.get(ident, value) if ident is not None else value
-
-    version = None if event.version is None else number(event.version)
-    data: dict[str, Any] = dict(event.data)
-    for key in ("archived_by", "previous"):
-        value = data.get(key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            data[key] = number(value)
-    return replace(event, version=version, data=data)
-
-
 def merge_events(
     ours: list[Event],
     theirs: list[Event],
@@ -394,75 +139,29 @@ def merge_events(
 
     Pure: no disk, no git.
     """
-    k = _common_prefix(ours, theirs)
+    k = common_prefix(ours, theirs)
     keep: Side = "theirs" if published == "theirs" else "ours"
     kept_events, other_events = (theirs, ours) if keep == "theirs" else (ours, theirs)
-    other_side: Side = "ours" if keep == "theirs" else "theirs"
-    # One side extends the other: take the longer as it is (the kept one is its prefix).
-    if len(other_events) == k:
-        return MergeResult(list(kept_events), kept=keep)
-    if len(kept_events) == k:
-        return MergeResult(list(other_events), kept=other_side)
-    kept_known, other_known = known_hashes(kept_events), known_hashes(other_events)
-    own = [
-        index
-        for index, event, origin, _ in _walk(other_events)
-        if index >= k and _is_own(event, origin, kept_known)
-    ]
-    if not own:  # the kept side already holds every change of the other
-        return MergeResult(list(kept_events), kept=keep)
-    if published is None and not any(
-        _is_own(event, origin, other_known) for index, event, origin, _ in _walk(ours) if index >= k
-    ):
-        # Nothing of ours is published and theirs already holds all of it.
-        return MergeResult(list(theirs), kept="theirs")
+    own = own_events(other_events, k, known_hashes(kept_events))
+    as_it_is = _one_side_as_it_is(ours, theirs, k, keep, own, published)
+    if as_it_is is not None:
+        return as_it_is
 
-    kept = _Side.of(kept_events, initial_stage)
-    other = _Side.of(other_events, initial_stage)
-    names = {"ours": "this branch", "theirs": "the other branch"}
+    kept = Branch.of(kept_events, initial_stage)
+    other = Branch.of(other_events, initial_stage)
     ours_side, theirs_side = (other, kept) if keep == "theirs" else (kept, other)
     problems = [f"this branch: {p}" for p in ours_side.state.anomalies]
     problems += [f"other branch: {p}" for p in theirs_side.state.anomalies]
     if problems:
         return MergeResult(problems=problems)
 
-    moves, other_moves, final = _numbering(kept, other, symmetric=published is None)
-    drafts = [
-        Draft(
-            "renumber",
-            model,
-            version,
-            {"from": version, "to": number},
-            reason=f"merge: the other branch registered {model} version {version} first",
-        )
-        for (model, version), number in sorted(moves.items())
-    ]
-    for model, old, new in other_moves:
-        rec = other.state.versions[(model, old)]
-        why = "not yet published" if published else "registered later"
-        drafts.append(
-            Draft(
-                "renumber",
-                model,
-                new,
-                {"from": old, "to": new, "rewritten": True},
-                reason=f"merge: {model} version {old}, registered by {rec.registered_by} and "
-                f"{why}, is version {new}",
-            )
-        )
+    moves, other_moves, final = numbering(kept, other, symmetric=published is None)
     renumbered = sorted([(m, old, new) for (m, old), new in moves.items()] + other_moves)
     merged = list(kept_events)
+    drafts = _renumber_drafts(moves, other_moves, other, published is not None)
     merged += chain(drafts, head=merged[-1], time=time, actor=actor, tool=tool)
-    rechained: dict[str, str] = {}
-    wanted = set(own)
-    for index, event, origin, ids in _walk(other_events):
-        if index not in wanted:
-            continue
-        head = merged[-1]
-        moved = replace(_rewrite(event, ids, final), seq=head.seq + 1, prev=head.hash, hash="")
-        moved = replace(moved, hash=moved.compute_hash())
-        rechained[origin] = moved.hash
-        merged.append(moved)
+    moved, rechained = _rechain(other_events, set(own), final, merged[-1])
+    merged += moved
     closing = Draft(
         "merge",
         "",
@@ -477,30 +176,120 @@ def merge_events(
                 {"model": m, "from": old, "to": new_number} for m, old, new_number in renumbered
             ],
         },
-        reason=f"merged {len(own)} events of {names[other_side]} after "
-        f"{len(kept_events) - k} of {names[keep]}",
+        reason=f"merged {len(own)} events of {_NAMES[_other(keep)]} after "
+        f"{len(kept_events) - k} of {_NAMES[keep]}",
     )
     merged += chain([closing], head=merged[-1], time=time, actor=actor, tool=tool)
 
-    problems = _conflicts(ours_side, theirs_side, k, final, exclusive)
-    result = fold(merged, initial_stage)
-    problems += [f"merged trail: {p}" for p in result.anomalies]
-    for model in result.models():
-        for stage in sorted(exclusive):
-            holders = result.holders(model, stage)
-            if len(holders) > 1 and not any(f"moved {model} into {stage}" in p for p in problems):
-                problems.append(
-                    f"{model} would have {len(holders)} versions in exclusive stage {stage} "
-                    f"({', '.join(f'v{h.version}' for h in holders)})"
-                )
+    problems = conflicts(ours_side, theirs_side, k, final, exclusive)
+    problems += _merged_problems(merged, initial_stage, exclusive, problems)
     if problems:
         return MergeResult(problems=problems)
     return MergeResult(merged, renumbered=renumbered)
 
 
+def _other(side: Side) -> Side:
+    return "ours" if side == "theirs" else "theirs"
+
+
+def _one_side_as_it_is(
+    ours: list[Event],
+    theirs: list[Event],
+    k: int,
+    keep: Side,
+    own: list[int],
+    published: Side | None,
+) -> MergeResult | None:
+    """The result when one side's trail already holds every change of the other, else None.
+
+    ``k`` is the length of the prefix both share, ``keep`` the side kept as it is and
+    ``own`` the indexes of the other side's own changes.
+    """
+    kept_events, other_events = (theirs, ours) if keep == "theirs" else (ours, theirs)
+    # One side extends the other: take the longer as it is (the kept one is its prefix).
+    if len(other_events) == k:
+        return MergeResult(list(kept_events), kept=keep)
+    if len(kept_events) == k:
+        return MergeResult(list(other_events), kept=_other(keep))
+    if not own:  # the kept side already holds every change of the other
+        return MergeResult(list(kept_events), kept=keep)
+    if published is None and not own_events(ours, k, known_hashes(theirs)):
+        # Nothing of ours is published and theirs already holds all of it.
+        return MergeResult(list(theirs), kept="theirs")
+    return None
+
+
+def _renumber_drafts(
+    moves: dict[Key, int],
+    other_moves: list[tuple[str, int, int]],
+    other: Branch,
+    published: bool,
+) -> list[Draft]:
+    """The ``renumber`` events: the kept side's moves, then the other side's (rewritten)."""
+    drafts = [
+        Draft(
+            "renumber",
+            model,
+            version,
+            {"from": version, "to": number},
+            reason=f"merge: the other branch registered {model} version {version} first",
+        )
+        for (model, version), number in sorted(moves.items())
+    ]
+    why = "not yet published" if published else "registered later"
+    for model, old, new in other_moves:
+        rec = other.state.versions[(model, old)]
+        drafts.append(
+            Draft(
+                "renumber",
+                model,
+                new,
+                {"from": old, "to": new, "rewritten": True},
+                reason=f"merge: {model} version {old}, registered by {rec.registered_by} and "
+                f"{why}, is version {new}",
+            )
+        )
+    return drafts
+
+
+def _rechain(
+    trail: list[Event], wanted: set[int], final: dict[str, int], head: Event
+) -> tuple[list[Event], dict[str, str]]:
+    """The events of ``trail`` at the ``wanted`` indexes, renumbered and chained after ``head``,
+    and the map from each one's original hash to its new hash."""
+    moved: list[Event] = []
+    rechained: dict[str, str] = {}
+    for index, event, origin, ids in walk(trail):
+        if index not in wanted:
+            continue
+        chained = replace(rewrite(event, ids, final), seq=head.seq + 1, prev=head.hash, hash="")
+        head = replace(chained, hash=chained.compute_hash())
+        rechained[origin] = head.hash
+        moved.append(head)
+    return moved, rechained
+
+
+def _merged_problems(
+    merged: list[Event], initial_stage: str, exclusive: frozenset[str], found: list[str]
+) -> list[str]:
+    """What is wrong with the merged trail itself, beyond the conflicts ``found`` already."""
+    result = fold(merged, initial_stage)
+    problems = [f"merged trail: {p}" for p in result.anomalies]
+    for model in result.models():
+        for stage in sorted(exclusive):
+            holders = result.holders(model, stage)
+            reported = any(f"moved {model} into {stage}" in p for p in (*found, *problems))
+            if len(holders) > 1 and not reported:
+                problems.append(
+                    f"{model} would have {len(holders)} versions in exclusive stage {stage} "
+                    f"({', '.join(f'v{h.version}' for h in holders)})"
+                )
+    return problems
+
+
 def one_extends_the_other(ours: list[Event], theirs: list[Event]) -> bool:
     """True when one trail is the other plus more events: merging keeps every event as it is."""
-    k = _common_prefix(ours, theirs)
+    k = common_prefix(ours, theirs)
     return k in (len(ours), len(theirs))
 
 
@@ -510,7 +299,7 @@ def published_side(ours: list[Event], theirs: list[Event], main: list[Event]) ->
 
     At most one side can: both holding main's event at one position would share it.
     """
-    k = _common_prefix(ours, theirs)
+    k = common_prefix(ours, theirs)
     on_main = {event.hash for event in main}
     if any(event.hash in on_main for event in ours[k:]):
         return "ours"
@@ -521,9 +310,9 @@ def published_side(ours: list[Event], theirs: list[Event], main: list[Event]) ->
 
 def moved_published(main: list[Event], merged: list[Event]) -> list[tuple[str, int, int]]:
     """Versions of ``main`` that ``merged`` gives another number: (model, on main, merged)."""
-    merged_where = {ident: key for key, ident in _identities(merged).items()}
+    merged_where = {ident: key for key, ident in identities(merged).items()}
     moved = []
-    for key, ident in sorted(_identities(main).items()):
+    for key, ident in sorted(identities(main).items()):
         there = merged_where.get(ident)
         if there is not None and there != key:
             moved.append((key[0], key[1], there[1]))

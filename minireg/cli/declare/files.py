@@ -1,0 +1,106 @@
+"""Declarations of the file commands: convert, export mlflow, export xlsx, export csv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from minireg.cli import files
+from minireg.cli.declare import CommitOpt, JsonOpt, RegistryOpt, declares
+
+
+@declares(files.convert, "convert")
+def convert(
+    to: Annotated[str, typer.Option("--to", help="The ledger format to switch to: xlsx or csv.")],
+    registry: RegistryOpt = None,
+    commit: CommitOpt = None,
+) -> None:
+    """Switch the registry's ledger between ledger.csv and ledger.xlsx.
+
+    Writes the new ledger, sets format in minireg.toml (comments kept) and
+    removes the old ledger, under the registry lock.
+
+    Example: minireg convert --to xlsx
+    """
+
+
+@declares(files.export_mlflow, "export mlflow")
+def export_mlflow(
+    tracking_uri: Annotated[
+        str,
+        typer.Option(
+            "--tracking-uri",
+            help="MLflow server (http://host:5000) or database (sqlite:///mlflow.db). "
+            "A user:password@ in it is used as credentials and never printed.",
+            show_default=False,
+        ),
+    ],
+    model: Annotated[
+        Optional[list[str]],
+        typer.Option("--model", "-m", help="Export only this model (repeatable; default: all)."),
+    ] = None,
+    experiment: Annotated[
+        str, typer.Option("--experiment", help="MLflow experiment that receives the runs.")
+    ] = "minireg-export",
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Print the plan (create, update, unchanged); change nothing."
+        ),
+    ] = False,
+    registry: RegistryOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Recreate every model, version, stage, alias, metric, param and audit entry in MLflow.
+
+    Versions already exported are found by their minireg tags and not created
+    again, so re-running after new registrations adds only those, and re-running
+    after a failure resumes. Needs the extra: pip install 'minireg[mlflow]'.
+
+    Example: minireg export mlflow --tracking-uri http://mlflow:5000 --model churn_predictor
+    """
+
+
+@declares(files.export_xlsx, "export xlsx")
+def export_xlsx(
+    out: Annotated[
+        Path, typer.Argument(metavar="OUT", help="The workbook to write, e.g. ledger.xlsx.")
+    ],
+    registry: RegistryOpt = None,
+) -> None:
+    """Write the ledger as an Excel workbook (ledger and audit sheets), for a manager.
+
+    Text is never stored as a formula.
+
+    Example: minireg export xlsx ~/Desktop/models.xlsx
+    """
+
+
+@declares(files.export_csv, "export csv")
+def export_csv(
+    out: Annotated[Path, typer.Argument(metavar="OUT", help="The CSV file to write.")],
+    excel: Annotated[
+        bool,
+        typer.Option(
+            "--excel",
+            help="Make a copy safe to open in Excel: quote cells that start with = + - @, "
+            "a tab or CR (OWASP), and add a UTF-8 byte order mark.",
+        ),
+    ] = False,
+    registry: RegistryOpt = None,
+) -> None:
+    """Write the ledger as CSV; with --excel a copy that Excel cannot run as formulas.
+
+    Example: minireg export csv --excel models.csv
+    """
+
+
+COMMANDS = (
+    convert,
+    export_mlflow,
+    export_xlsx,
+    export_csv,
+)
+"""This module's commands, in help order."""

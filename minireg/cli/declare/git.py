@@ -1,0 +1,77 @@
+"""Declarations of the git commands: install-merge-driver, merge-driver, gc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from minireg.cli import git
+from minireg.cli.declare import CommitOpt, JsonOpt, RegistryOpt, declares
+
+
+@declares(git.install_merge_driver, "install-merge-driver")
+def install_merge_driver(registry: RegistryOpt = None) -> None:
+    """Install the minireg merge driver in this clone's git config (.git/config).
+
+    git does not version that file: every clone and CI runner runs this once.
+    Adds the driver's lines to the registry's .gitattributes if they are missing.
+
+    Example: minireg install-merge-driver
+    """
+
+
+@declares(git.merge_driver, "merge-driver", hidden=True)
+def merge_driver(
+    base: Annotated[
+        Path, typer.Argument(metavar="BASE", help="The common ancestor's version (git's %O).")
+    ],
+    ours: Annotated[
+        Path, typer.Argument(metavar="OURS", help="Our version; receives the result (git's %A).")
+    ],
+    theirs: Annotated[
+        Path, typer.Argument(metavar="THEIRS", help="The other branch's version (git's %B).")
+    ],
+    path: Annotated[
+        str, typer.Argument(metavar="PATH", help="The file's path in the repository (git's %P).")
+    ],
+) -> None:
+    """Merge a registry file for git; exits 1 (a conflict for git) when it cannot.
+
+    Installed by `minireg install-merge-driver`; git runs it, people do not.
+
+    Example: git config merge.minireg.driver "python -m minireg merge-driver %O %A %B %P"
+    """
+
+
+@declares(git.gc, "gc")
+def gc(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the unreferenced objects; remove nothing.")
+    ] = False,
+    grace: Annotated[
+        float,
+        typer.Option(
+            "--grace",
+            min=0,
+            help="Keep unreferenced objects younger than this many seconds (a registration "
+            "in flight stores its objects before it takes the lock).",
+        ),
+    ] = 3600.0,
+    registry: RegistryOpt = None,
+    json_out: JsonOpt = False,
+    commit: CommitOpt = None,
+) -> None:
+    """Remove objects that no version references (artifacts, folder files, requirements).
+
+    Example: minireg gc --dry-run
+    """
+
+
+COMMANDS = (
+    install_merge_driver,
+    merge_driver,
+    gc,
+)
+"""This module's commands, in help order."""
