@@ -15,7 +15,11 @@ def reference() -> bytes:
     """What importlib.metadata says, reading every METADATA file (the slow, obvious way)."""
     seen: dict[str, str] = {}
     for dist in distributions():
-        name = dist.metadata["Name"] if dist.metadata else None
+        try:
+            metadata = dist.metadata
+        except FileNotFoundError:  # importlib_metadata, once imported (by MLflow), raises here
+            continue
+        name = metadata["Name"] if metadata else None
         if name:
             seen.setdefault(name.lower().replace("_", "-"), dist.version)
     return "".join(f"{n}=={v}\n" for n, v in sorted(seen.items())).encode()
