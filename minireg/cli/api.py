@@ -2,7 +2,7 @@
 
 A command's body opens the registry, makes this one call and renders the
 result; renaming a call in the service means changing that line and this map.
-``tests/test_cli_api.py`` checks that every name here exists, that the body of
+``tests/cli/test_api.py`` checks that every name here exists, that the body of
 each command makes the call named, and that every command is listed.
 """
 

@@ -16,7 +16,7 @@ hands the whole command line to the Typer app, which parses it and, for a bad
 one, prints the usage error (exit 2).
 
 The Typer app (:mod:`minireg.cli.typer_app`) declares the same parameters with their
-help; ``tests/test_cli_table.py`` checks that the two agree, parameter by
+help; ``tests/cli/test_table.py`` checks that the two agree, parameter by
 parameter, and that the defaults of each body are Typer's.
 """
 

@@ -6,7 +6,7 @@ of bodies): a signature (parameters, help text) and a docstring (the command's
 help, ending with an example). This module adds each declaration to the app or
 its group; the command's body is the plain function of the noun module it
 names, run through the one error funnel (:func:`minireg.cli.errors.run`), the
-same function the hot-path table calls. ``tests/test_cli_table.py`` checks
+same function the hot-path table calls. ``tests/cli/test_table.py`` checks
 that the table and these declarations agree.
 """
 

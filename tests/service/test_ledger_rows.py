@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import minireg
 from minireg.domain.ledger import render_csv
 from minireg.domain.state import fold
-from tests.core_support import checked_events
+from tests.support.registry import checked_events
 
 MODELS = ("a", "a-b", "b", "churn")
 OPS = st.lists(
