@@ -119,12 +119,13 @@ class Writer:
     ) -> None:
         """After the commit point: the read cache and the ledger; a failure is a warning."""
         try:
-            self.storage.save_state(state)
+            digest = self.storage.trail_digest()  # read once: it keys the cache and the stamp
+            self.storage.save_state(state, digest)
             data = self._inserted(state, new, ledger_before)
             if data is None:
                 lines = [*trail.lines, *(event.to_line() for event in new)]
                 data = self.render(state, lines)
-            self.storage.write_ledger(data, self.storage.trail_digest())
+            self.storage.write_ledger(data, digest)
         except OSError as exc:
             log.warning(
                 "The change WAS recorded in the audit trail, but %s could not be written "

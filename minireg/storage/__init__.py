@@ -94,8 +94,8 @@ class Storage(Protocol):
         """The state folded from ``trail`` (from the read cache when it matches)."""
         ...
 
-    def save_state(self, state: State) -> None:
-        """Record ``state`` as the fold of the trail as it is now (after an append)."""
+    def save_state(self, state: State, trail_digest: str) -> None:
+        """Record ``state`` as the fold of the trail ``trail_digest`` (after an append)."""
         ...
 
     def trail_digest(self) -> str:

@@ -228,9 +228,9 @@ class FileStorage:
         """The state folded from ``trail`` (from the read cache when it matches)."""
         return state_of(trail, self.cache, initial, parse)
 
-    def save_state(self, state: State) -> None:
-        """Record ``state`` in the read cache as the fold of the trail as it is now."""
-        save_state(self.cache, file_digest(self.events_path), state)
+    def save_state(self, state: State, trail_digest: str) -> None:
+        """Record ``state`` in the read cache as the fold of the trail ``trail_digest``."""
+        save_state(self.cache, trail_digest, state)
 
     def trail_digest(self) -> str:
         """The digest of ``events.jsonl`` as it is now (the read cache's key)."""
