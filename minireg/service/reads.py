@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minireg.domain import decisions
-from minireg.domain.diff import VersionDiff, diff_records
-from minireg.domain.history import select_events, state_at
 from minireg.domain.records import Event, VersionRecord
 from minireg.domain.uris import ModelURI, parse_uri
 from minireg.domain.values import parse_moment, parse_version, utc_text
@@ -18,6 +16,8 @@ from minireg.storage.cache import Memo
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from minireg.domain.diff import VersionDiff
 
 
 from minireg.service.core import RegistryCore
@@ -134,6 +134,8 @@ class Reads(RegistryCore):
         events = self.events()
         if model is not None and not any(e.model == model for e in events):
             raise decisions.no_model(model)
+        from minireg.domain.history import select_events
+
         return select_events(events, model, version, after)
 
     def snapshot(self, model: str, at: str | datetime) -> Snapshot:
@@ -144,6 +146,8 @@ class Reads(RegistryCore):
         events = self.events()
         if not any(e.model == model for e in events):
             raise decisions.no_model(model)
+        from minireg.domain.history import state_at
+
         state = state_at(events, moment, self.config.initial_stage)
         # Every configured stage, in configured order, so an empty one answers "nobody".
         stages: dict[str, list[int]] = {stage: [] for stage in self.config.stages}
@@ -165,6 +169,8 @@ class Reads(RegistryCore):
             NotFound: the model or a version does not exist.
         """
         a, b = self.get(model, old), self.get(model, new)
+        from minireg.domain.diff import diff_records
+
         return diff_records(a, b, self.requirements(a), self.requirements(b))
 
     def query(

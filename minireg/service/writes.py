@@ -19,7 +19,6 @@ from minireg.domain.names import (
 from minireg.domain.records import Draft, VersionRecord
 from minireg.domain.state import State
 from minireg.domain.values import parse_version, utc_text
-from minireg.service.registration import Inputs, prepare
 from minireg.service.results import Change, Promotion
 from minireg.storage.objects import Progress
 
@@ -71,6 +70,8 @@ class Writes(RegistryCore):
             >>> reg = minireg.open_registry()
             >>> reg.register("churn", "model.joblib", metrics={"auc_roc": 0.91})
         """
+        from minireg.service.registration import Inputs, prepare
+
         inputs = Inputs(
             model, Path(artifact), metrics, params, tags, data, training_date, description,
             requirements, flavor, code_dir,

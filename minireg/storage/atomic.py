@@ -25,9 +25,12 @@ FOREIGN_ORPHAN_AGE = 24 * 3600.0
 @lru_cache(maxsize=1)
 def _where() -> str:
     """A tag for the PID namespace this process lives in (the machine's boot, the container)."""
-    import socket  # here, not at import time: only writers name temp files
+    if hasattr(os, "uname"):
+        parts = [os.uname().nodename]  # what socket.gethostname() answers, without its import
+    else:  # Windows
+        import socket
 
-    parts = [socket.gethostname()]
+        parts = [socket.gethostname()]
     with contextlib.suppress(OSError):
         parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
     with contextlib.suppress(OSError):
