@@ -17,7 +17,12 @@ import minireg
 from minireg.domain.ledger import render_csv
 from minireg.domain.state import fold
 from tests.conftest import run_proc, tree_digest
-from tests.support.registry import assert_objects_sound, checked_events, ledger_rows
+from tests.support.registry import (
+    assert_objects_sound,
+    checked_events,
+    ledger_rows,
+    lock_held_elsewhere,
+)
 
 WORKER = textwrap.dedent(
     """
@@ -246,34 +251,11 @@ def test_sigkill_at_random_moments(reg: minireg.Registry, repo: Path) -> None:
     assert out.returncode == 0, f"{outcomes}: {out.stdout}{out.stderr}"
 
 
-LOCK_HOLDER = textwrap.dedent(
-    """
-    import sys, time
-    from pathlib import Path
-    from minireg.storage.lock import registry_lock
-
-    with registry_lock(Path(sys.argv[1]), 5):
-        print("locked", flush=True)
-        sys.stdin.read()
-    """
-)
-
-
 def test_lock_timeout_exits_5_and_writes_no_version(
     reg: minireg.Registry, artifact: Path, repo: Path, tmp_path: Path
 ) -> None:
     reg.register("churn", artifact, requirements=b"x==1\n", actor="me")
-    script = tmp_path / "holder.py"
-    script.write_text(LOCK_HOLDER)
-    holder = subprocess.Popen(
-        [sys.executable, str(script), str(reg.root)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline() == "locked\n"
+    with lock_held_elsewhere(reg.root):
         other = repo / "other.bin"
         other.write_bytes(b"a new model that waits for the lock\n")
         before = tree_digest(reg.root)
@@ -290,8 +272,6 @@ def test_lock_timeout_exits_5_and_writes_no_version(
             env={"MINIREG_LOCK_TIMEOUT": "0.5"},
         )
         waited = time.perf_counter() - started
-    finally:
-        holder.communicate("", timeout=30)
     assert (out.returncode, out.stdout) == (5, "")
     assert out.stderr == (
         f"error: The registry at {reg.root} is busy: its lock was not acquired within 0.5 s; "

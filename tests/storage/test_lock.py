@@ -14,19 +14,7 @@ import pytest
 import minireg
 from minireg.storage.lock import LOCK_NAME, _LockFileReplaced, _same_file, registry_lock
 from tests.conftest import git, run_proc, tree_digest
-from tests.support.registry import checked_events
-
-HOLDER = textwrap.dedent(
-    """
-    import sys
-    from pathlib import Path
-    from minireg.storage.lock import registry_lock
-
-    with registry_lock(Path(sys.argv[1]), 5):
-        print("locked", flush=True)
-        sys.stdin.read()
-    """
-)
+from tests.support.registry import checked_events, lock_held_elsewhere
 
 # A real `register` that stops inside the lock, after it chose its version number and
 # before it appends its event, until the go file appears.
@@ -71,23 +59,11 @@ def test_a_deleted_lock_file_does_not_let_a_second_writer_in(
     reg: minireg.Registry, artifact: Path, repo: Path, tmp_path: Path
 ) -> None:
     reg.register("churn", artifact, requirements=b"x==1\n", actor="me")
-    script = tmp_path / "holder.py"
-    script.write_text(HOLDER)
-    holder = subprocess.Popen(
-        [sys.executable, str(script), str(reg.root)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline() == "locked\n"
+    with lock_held_elsewhere(reg.root):
         (reg.root / LOCK_NAME).unlink()  # what `git clean -fdX` does to the ignored lock file
         before = tree_digest(reg.root)
         proc = _register(reg, repo, "second", "0.5")
         out, errs = proc.communicate(timeout=120)
-    finally:
-        holder.communicate("", timeout=30)
     assert (proc.returncode, out) == (5, ""), errs
     assert "is busy" in errs
     after = tree_digest(reg.root)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from minireg.domain.chain import parse_events
@@ -47,3 +51,31 @@ def checked_events(root: Path) -> list[Event]:
     events, problems = parse_events(lines)
     assert problems == [], problems
     return events
+
+
+_LOCK_HOLDER = """
+import sys
+from pathlib import Path
+from minireg.storage.lock import registry_lock
+
+with registry_lock(Path(sys.argv[1]), 5):
+    print("locked", flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextmanager
+def lock_held_elsewhere(root: Path) -> Iterator[None]:
+    """Another process holds the registry lock of ``root`` for the duration of the block."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _LOCK_HOLDER, str(root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "locked\n"
+        yield
+    finally:
+        holder.communicate("", timeout=30)
