@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 import minireg
-from minireg.storage.lock import LOCK_NAME, _LockFileReplaced, _same_file, registry_lock
+from minireg.storage.lock import (
+    LOCK_NAME,
+    _LockFileReplaced,
+    _portable_file_lock,
+    _same_file,
+    registry_lock,
+)
 from tests.conftest import git, run_proc, tree_digest
 from tests.support.registry import checked_events, lock_held_elsewhere
 
@@ -208,3 +214,74 @@ def test_a_child_forked_inside_the_lock_does_not_keep_it(
             pass
     finally:
         parent.communicate("", timeout=60)
+
+
+# A process that holds a lock until its stdin closes: through filelock, or through minireg.
+_FILELOCK_HOLDER = """
+import sys
+from filelock import FileLock
+
+with FileLock(sys.argv[1]):
+    print("locked", flush=True)
+    sys.stdin.read()
+"""
+
+
+def _holding(code: str, arg: Path) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(arg)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline() == "locked\n"
+    return holder
+
+
+def test_a_filelock_holder_keeps_minireg_out_and_the_other_way_round(tmp_path: Path) -> None:
+    """minireg's flock on the lock file is the one filelock takes: both kinds exclude each other."""
+    holder = _holding(_FILELOCK_HOLDER, tmp_path / LOCK_NAME)
+    try:
+        with pytest.raises(minireg.RegistryBusy), registry_lock(tmp_path, 0.2):
+            pass
+    finally:
+        holder.communicate("", timeout=30)
+    with registry_lock(tmp_path, 5):  # free again once the filelock holder lets go
+        pass
+
+    from filelock import FileLock, Timeout
+
+    with lock_held_elsewhere(tmp_path), pytest.raises(Timeout):
+        FileLock(str(tmp_path / LOCK_NAME), timeout=0.2).acquire()
+    with FileLock(str(tmp_path / LOCK_NAME), timeout=5):
+        pass
+
+
+def test_the_filelock_fallback_excludes_minireg_and_lets_go(tmp_path: Path) -> None:
+    """Where flock is refused minireg locks through filelock: that hold excludes the other."""
+    deadline = time.monotonic() + 5
+    busy = minireg.RegistryBusy("busy")
+    with _portable_file_lock(tmp_path / LOCK_NAME, deadline, busy):
+        code = (
+            "import sys; from pathlib import Path; import minireg\n"
+            "from minireg.storage.lock import registry_lock\n"
+            "try:\n"
+            "    with registry_lock(Path(sys.argv[1]), 0.2): print('got it')\n"
+            "except minireg.RegistryBusy: print('busy')\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+        )
+        assert out.stdout == "busy\n"
+    with registry_lock(tmp_path, 5):
+        pass
+
+
+def test_a_symlinked_lock_file_is_refused_before_anything_is_locked(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(b"")
+    (tmp_path / LOCK_NAME).symlink_to(elsewhere)
+    with pytest.raises(minireg.Unsafe, match="is a symlink"), registry_lock(tmp_path, 1):
+        pass
+    assert elsewhere.read_bytes() == b""
