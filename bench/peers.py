@@ -198,6 +198,7 @@ def register_all(reg: Registry, root: Path, size: int) -> None:
     domain code and appended at once, then the ledger is rebuilt from them.
     """
     register_many = getattr(reg, "register_many", None)
+    print(f"  through {'register_many' if register_many else 'chained events'}", flush=True)
     if register_many is not None:
         artifact = root / "model.bin"
         artifact.write_bytes(ARTIFACT)
