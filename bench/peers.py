@@ -15,8 +15,10 @@ Three things a script does in a loop, each timed as a fresh process:
 Each tool starts from a registry of 1,000 versions of one model (minireg also
 10,000 and 100,000), one of them in Production. All the commands run round
 robin, one run of each per round in an order that rotates, so machine load
-falls on all alike; the table gives the median wall time beside that of
-``python -c pass``, and each peer's ratio to minireg for the same operation.
+falls on all alike (so every resolve follows writes to its registry, as in a
+script that registers and promotes between reads); the table gives the median
+wall time beside that of ``python -c pass``, and each peer's ratio to minireg
+for the same operation.
 
 MLflow (the version range of minireg's ``mlflow`` extra) and GTO are installed
 with pip, from the index this machine is configured with, into ``.bench/venv``.
@@ -25,7 +27,7 @@ tool version and size; every run times fresh copies of them in ``.bench/run/``.
 A benchmark, not a test: it prints figures, not a verdict.
 
     python bench/peers.py [--sizes 1000,10000,100000] [--peer-sizes 1000]
-                          [--rounds 9] [--only minireg,mlflow,gto] [--rebuild]
+                          [--rounds 9] [--only minireg,mlflow,gto] [--rebuild] [--keep]
 """
 
 from __future__ import annotations
