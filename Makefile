@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench example-registry clean
+.PHONY: demo test lint typecheck bench bench-peers example-registry clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,13 @@ test: $(STAMP)
 bench: $(STAMP)
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# minireg beside MLflow and GTO (installed into .bench/venv); not part of `make test`.
+# Quick run: make bench-peers PEERS_ARGS="--sizes 1000 --rounds 3"
+bench-peers: $(STAMP)
+	$(BIN)/python bench/peers.py $(PEERS_ARGS)
+
 example-registry: $(STAMP)
 	$(BIN)/python examples/make_example_registry.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .bench .mypy_cache .pytest_cache .ruff_cache
