@@ -44,8 +44,10 @@ if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 _PART = 8 << 20
-"""Multipart upload part size for S3: memory stays near part size × concurrency (80 MiB),
-whatever the artifact's size (s3fs sends a file below two parts in one PUT)."""
+_PARTS_AT_ONCE = 4
+"""S3 transfers go in parts of 8 MiB, 4 in flight, so memory stays near 32 MiB whatever
+the artifact's size (s3fs' defaults, 50 MiB × 10, hold up to 500 MiB; a file below two
+parts goes in one PUT)."""
 _CHUNK = 1 << 20
 # Local disk errors met while writing a download: the cache's fault, not the remote's.
 _LOCAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
@@ -122,6 +124,12 @@ class FsspecRemote:
                 self._fs, self._root, self._pid = fs, str(root).rstrip("/"), os.getpid()
             return self._fs, self._root
 
+    def _parts(self) -> dict[str, Any]:
+        """s3fs' part size and parallelism for both directions (memory: their product)."""
+        if "s3" not in self.protocol:
+            return {}
+        return {"chunksize": _PART, "max_concurrency": _PARTS_AT_ONCE}
+
     def _key(self, digest: str) -> str:
         return f"{self._filesystem()[1]}/{object_key(digest)}"
 
@@ -158,12 +166,17 @@ class FsspecRemote:
                         "not visible with these credentials); create it first.",
                         url=self.url,
                     )
-            elif not fs.isdir(root):
-                raise RemoteError(
-                    f"The remote folder {self.url} does not exist (is the share mounted?); "
-                    "create it first.",
-                    url=self.url,
-                )
+            else:
+                self._require_folder(fs, root)
+
+    def _require_folder(self, fs: AbstractFileSystem, root: str) -> None:
+        # Never create the remote's root: an unmounted share would fill the mount point.
+        if not fs.isdir(root):
+            raise RemoteError(
+                f"The remote folder {self.url} does not exist (is the share mounted?); "
+                "create it first.",
+                url=self.url,
+            )
 
     def size(self, digest: str) -> int | None:
         """The object's size on the remote, None when it is not there."""
@@ -193,13 +206,13 @@ class FsspecRemote:
 
     def upload(self, digest: str, src: Path, progress: Progress | None = None) -> None:
         """Upload ``src`` as object ``digest``: whole under its key, or not at all."""
-        fs, _ = self._filesystem()
+        fs, root = self._filesystem()
         key = self._key(digest)
         with self._translated("accept an upload", digest):
             if self.atomic_put:
-                options: dict[str, Any] = {"chunksize": _PART} if "s3" in self.protocol else {}
-                fs.put_file(str(src), key, callback=_callback(progress), **options)
+                fs.put_file(str(src), key, callback=_callback(progress), **self._parts())
                 return
+            self._require_folder(fs, root)
             parent = key.rsplit("/", 1)[0]
             fs.makedirs(parent, exist_ok=True)
             tmp = f"{parent}/.tmp-{uuid.uuid4().hex}-{digest[2:14]}"
@@ -227,7 +240,7 @@ class FsspecRemote:
         with self._translated("send an object", digest):
             try:
                 if self.atomic_put:
-                    fs.get_file(key, str(dest), callback=_callback(progress))
+                    fs.get_file(key, str(dest), callback=_callback(progress), **self._parts())
                     return
                 with fs.open(key, "rb") as fin, open(dest, "xb") as fout:
                     _copy(fin, fout, int(fs.size(key) or 0), progress)

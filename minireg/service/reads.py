@@ -12,7 +12,7 @@ from minireg.domain.uris import ModelURI, parse_uri
 from minireg.domain.values import parse_moment, parse_version, utc_text
 from minireg.errors import NotFound
 from minireg.service.results import Query, Report, Snapshot
-from minireg.service.transfers import local_artifact, local_object
+from minireg.service.transfers import is_cached, local_artifact, local_object
 from minireg.storage.cache import Memo
 
 if TYPE_CHECKING:
@@ -85,11 +85,12 @@ class Reads(RegistryCore):
         key = Memo.key(self.storage.events_path)
         return key != token, key
 
-    def artifact_path(self, rec: VersionRecord) -> Path:
+    def artifact_path(self, rec: VersionRecord, *, fetch: bool = True) -> Path:
         """The local path of a version's artifact (a folder's files appear under ``.cache/``).
 
         With a remote set, a missing object is downloaded into the local cache and
-        checked against its digest first.
+        checked against its digest first; with ``fetch`` False, nothing is downloaded
+        and the answer is where the artifact will be once fetched.
 
         Raises:
             NotFound: the object is missing (here and, with a remote, there: the key is named).
@@ -100,6 +101,12 @@ class Reads(RegistryCore):
         """
         objects = self.storage.objects
         objects.refuse_links(rec.artifact_sha256)
+        if not fetch and not is_cached(self.storage, rec):
+            return (
+                self.storage.cache / rec.artifact_sha256
+                if rec.is_dir
+                else objects.path(rec.artifact_sha256)
+            )
         local_artifact(self.storage, rec, self._bars)  # with a remote: fetched and checked
         if rec.is_dir:
             if objects.has(rec.artifact_sha256):

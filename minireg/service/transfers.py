@@ -135,3 +135,15 @@ def local_artifact(storage: Storage, rec: VersionRecord, bars: Bars | None = Non
                 label = f"{entry['path']} of {rec.model} version {rec.version}"
                 local_object(storage, digest, label, bars)
     return missing
+
+
+def is_cached(storage: Storage, rec: VersionRecord) -> bool:
+    """True without a remote; with one, when the artifact's every object is in the cache."""
+    objects = storage.objects
+    if storage.remote is None:
+        return True
+    if not objects.has(rec.artifact_sha256):
+        return False
+    if not rec.is_dir:
+        return True
+    return all(objects.has(str(e["sha256"])) for e in objects.read_manifest(rec.artifact_sha256))
