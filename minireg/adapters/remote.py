@@ -193,9 +193,13 @@ class FsspecRemote:
         """Every object under the prefix: digest → size."""
         fs, root = self._filesystem()
         with self._translated("list its objects"):
+            if not self.atomic_put:
+                self._require_folder(fs, root)
             try:
                 found = fs.find(f"{root}/sha256", detail=True)
             except FileNotFoundError:
+                if self.atomic_put:
+                    self.check()  # no bucket: says so; else the prefix is just empty
                 return {}
         sizes: dict[str, int] = {}
         for path, info in found.items():

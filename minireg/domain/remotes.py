@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
 
 from minireg.errors import InvalidInput
 
@@ -61,6 +60,8 @@ def protocol_of(url: str) -> str:
 
 def shown(url: str) -> str:
     """``url`` as it may be printed: no ``user:password@``, no query string."""
+    from urllib.parse import urlsplit  # here: opening a registry never pays for it
+
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     hidden = "***@" if "@" in parts.netloc else ""
@@ -83,6 +84,8 @@ def check_remote_url(url: str, where: str = "") -> str:
             or a key/secret/token/signature parameter). The message never repeats
             the secret.
     """
+    from urllib.parse import parse_qsl, urlsplit
+
     url = url.strip()
     protocol = protocol_of(url)
     if not protocol:
