@@ -137,6 +137,9 @@ def test_no_upload_then_status_then_push(repo: Path, remote: Remote, tmp_path: P
     status = json.loads(run_proc("status", "--json", "-r", registry).stdout)
     assert [(v["version"], v["local_only"]) for v in status["not_pushed"]] == [(2, [late])]
     assert status["pushed"] == 1 and status["missing"] == []
+    table = run_proc("status", "-r", registry)
+    assert "churn  2        None   not pushed: 1 object(s) only here" in table.stdout
+    assert "1 version on" in table.stderr and "1 not pushed" in table.stderr
     publish(repo)
 
     clone = fresh_clone(repo, tmp_path)
