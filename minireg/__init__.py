@@ -29,6 +29,7 @@ from minireg.errors import (
     Unsafe,
 )
 from minireg.service.registry import Registry, init_registry, open_registry
+from minireg.service.remote_results import Pulled, Pushed, RemoteSettings, RemoteStatus
 from minireg.service.results import Change, Conversion, Promotion, Query, Report, Snapshot
 
 if TYPE_CHECKING:
@@ -78,11 +79,15 @@ __all__ = [
     "ModelURI",
     "NotFound",
     "Promotion",
+    "Pulled",
+    "Pushed",
     "Query",
     "Refused",
     "Registry",
     "RegistryBusy",
     "RemoteError",
+    "RemoteSettings",
+    "RemoteStatus",
     "Report",
     "Resolved",
     "Snapshot",

@@ -64,9 +64,19 @@ class IntegrityError(MiniregError):
 
 
 class RemoteError(MiniregError):
-    """MLflow is unreachable or failing; re-running resumes (exit 7)."""
+    """A remote is unreachable or refusing: MLflow, or the object store (exit 7).
+
+    Re-running resumes. ``url`` is the remote as it may be shown (credentials
+    stripped); ``recorded`` says on which side of the commit point it happened
+    (False: nothing was recorded; None: not a write, or unknown).
+    """
 
     exit_code = 7
+
+    def __init__(self, message: str, *, url: str = "", recorded: bool | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.recorded = recorded
 
 
 class Unsafe(MiniregError):

@@ -15,6 +15,9 @@ from typer.testing import CliRunner
 import minireg
 from minireg.cli import app
 
+# Remotes for objects (an S3 API server on 127.0.0.1, a shared folder) for any test asking.
+from tests.support.remotes import moto_server, remote  # noqa: F401 - fixtures
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -32,5 +32,10 @@ COMMAND_API: dict[str, str] = {
     "export mlflow": "minireg.exporters.mlflow.export_mlflow",
     "export xlsx": "minireg.service.registry.Registry.export_xlsx",
     "export csv": "minireg.service.registry.Registry.export_csv",
+    "remote set": "minireg.service.registry.Registry.set_remote",
+    "remote show": "minireg.service.registry.Registry.remote_settings",
+    "push": "minireg.service.registry.Registry.push",
+    "pull": "minireg.service.registry.Registry.pull",
+    "status": "minireg.service.registry.Registry.status",
 }
 """Command (or command form) → the dotted name of the public function or method it calls."""

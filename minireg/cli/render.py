@@ -85,14 +85,20 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     line("\n".join(lines))
 
 
-def progress_bar(label: str) -> tuple[Progress | None, Callable[[], None]]:
-    """A byte progress bar on stderr when it is a terminal; nothing in scripts."""
+def progress_bar(label: str, delay: float = 0.0) -> tuple[Progress | None, Callable[[], None]]:
+    """A byte progress bar on stderr when it is a terminal; nothing in scripts.
+
+    ``delay``: seconds before it appears, so a quick transfer shows none.
+    """
     if not sys.stderr.isatty():
         return None, lambda: None
     shown = {"last": -1}
+    import time
+
+    start = time.monotonic()
 
     def update(done: int, total: int) -> None:
-        if total <= 0:
+        if total <= 0 or (delay and time.monotonic() - start < delay):
             return
         pct = int(done * 100 / total)
         if pct == shown["last"]:
@@ -108,6 +114,11 @@ def progress_bar(label: str) -> tuple[Progress | None, Callable[[], None]]:
             sys.stderr.flush()
 
     return update, finish
+
+
+def transfer_bar(label: str) -> tuple[Progress | None, Callable[[], None]]:
+    """The bar of an upload or download to the remote: on a terminal, after about a second."""
+    return progress_bar(label, delay=1.0)
 
 
 def plural(count: int, word: str) -> str:

@@ -118,6 +118,7 @@ TABLE: dict[str, Command] = {
             REGISTRY,
             JSON,
             COMMIT,
+            flag("upload", "--upload", off=("--no-upload",)),
         ),
     ),
     "list": Command(

@@ -1,7 +1,7 @@
 """The Typer app: every command's parameters and help, for ``--help`` and every unusual form.
 
 The commands are declared by noun in :mod:`minireg.cli.declare` (``versions``,
-``stages``, ``metadata``, ``audit``, ``git``, ``files``, mirroring the modules
+``stages``, ``metadata``, ``audit``, ``git``, ``files``, ``remote``, mirroring the modules
 of bodies): a signature (parameters, help text) and a docstring (the command's
 help, ending with an example). This module adds each declaration to the app or
 its group; the command's body is the plain function of the noun module it
@@ -20,7 +20,7 @@ import typer
 
 from minireg._version import __version__
 from minireg.cli import errors
-from minireg.cli.declare import Body, audit, files, git, metadata, stages, versions
+from minireg.cli.declare import Body, audit, files, git, metadata, remote, stages, versions
 
 app = typer.Typer(
     name="minireg",
@@ -40,7 +40,12 @@ export_app = typer.Typer(
     help="Export the registry: to MLflow, or as a spreadsheet.", no_args_is_help=True
 )
 app.add_typer(export_app, name="export")
-_GROUPS = {"": app, "alias": alias_app, "export": export_app}
+remote_app = typer.Typer(
+    help="Set or show the remote for objects (S3, GCS, Azure, a shared folder).",
+    no_args_is_help=True,
+)
+app.add_typer(remote_app, name="remote")
+_GROUPS = {"": app, "alias": alias_app, "export": export_app, "remote": remote_app}
 
 
 def command(
@@ -109,6 +114,7 @@ def _add_commands() -> None:
         *audit.COMMANDS,
         *git.COMMANDS,
         *files.COMMANDS,
+        *remote.COMMANDS,
     )
     for one in declared:
         group, _, name = one.name.rpartition(" ")

@@ -45,12 +45,13 @@ def register(
     registry: Path | None = None,
     json_out: bool = False,
     commit: bool | None = None,
+    upload: bool = True,
 ) -> None:
-    """minireg register: store a new version; its number on stdout."""
+    """minireg register: store (and upload) a new version; its number on stdout."""
     metric_values = metrics_from(metric or [], metrics)
     param_values = params_from(param or [], params)
     tag_values = tags_from(tag or [])
-    reg = open_registry(registry)
+    reg = open_registry(registry, bars=render.transfer_bar)
     update, finish = render.progress_bar(f"storing {artifact.name}")
     with committing(reg, commit):
         try:
@@ -67,6 +68,7 @@ def register(
                 flavor=flavor,
                 code_dir=code_dir,
                 progress=update,
+                upload=upload,
             )
         finally:
             finish()
@@ -75,6 +77,10 @@ def register(
     else:
         render.line(str(rec.version))
         render.message(f"Registered {rec.model} version {rec.version} ({rec.uri}).")
+    if reg.config.remote and not upload:
+        render.message(
+            f"Its objects are only here, not on {reg.remote_url} yet: run `minireg push`."
+        )
 
 
 def list_(
@@ -134,7 +140,7 @@ def show(
         return
     from minireg.loading import resolve
 
-    found = resolve(_target(target, version), reg)
+    found = resolve(_target(target, version), reg, fetch=False)  # show never downloads
     if json_out:
         render.as_json(found.to_dict())
     else:
@@ -142,8 +148,8 @@ def show(
 
 
 def path(target: str, version: str | None = None, registry: Path | None = None) -> None:
-    """minireg path: the local path of a version's artifact, for shell scripts."""
-    reg = open_registry(registry)
+    """minireg path: the local path of a version's artifact (fetched first), for scripts."""
+    reg = open_registry(registry, bars=render.transfer_bar)
     from minireg.loading import resolve
 
     render.line(str(resolve(_target(target, version), reg).path))
@@ -159,7 +165,8 @@ def checkout(
     """minireg checkout: copy a version's artifact out as ordinary files, checked."""
     from minireg import loading
 
-    done = loading.checkout(uri, dest, registry, force=force)
+    reg = open_registry(registry, bars=render.transfer_bar)
+    done = loading.checkout(uri, dest, reg, force=force)
     if json_out:
         data = {**done.record.to_dict(), "uri": done.record.uri, "checkout": str(done.path)}
         render.as_json(data)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from minireg.domain.names import check_stage_name
+from minireg.domain.remotes import check_remote_url
 from minireg.errors import InvalidInput
 
 DEFAULT_STAGES = ("None", "Staging", "Production", "Archived")
@@ -56,6 +57,9 @@ class Config:
     # [git] main_branch: the branch whose version numbers are published; "" means the
     # remote's default branch (origin/HEAD) if known, else "main".
     main_branch: str = ""
+    # [objects] remote: an fsspec URL (s3://bucket/prefix, file:///shared); "" keeps the
+    # objects in git. Never holds credentials (checked by check_remote_url).
+    remote: str = ""
 
     def stage(self, name: str) -> str | None:
         """Return the configured spelling of stage ``name`` (case-insensitive), or None."""
@@ -241,6 +245,7 @@ def parse_config(raw: dict[str, Any]) -> Config:
         for target, body in _table(raw, "policies").items()
     }
     main_branch = _main_branch(raw)
+    remote = _remote(raw)
     return Config(
         **top,
         stages=stages,
@@ -250,7 +255,26 @@ def parse_config(raw: dict[str, Any]) -> Config:
         transitions=transitions,
         policies=policies,
         main_branch=main_branch,
+        remote=remote,
     )
+
+
+def _remote(raw: dict[str, Any]) -> str:
+    """``[objects] remote``: a checked URL, "" when not set."""
+    if "remote" in raw:
+        raise InvalidInput("minireg.toml: remote belongs under [objects].")
+    table = _table(raw, "objects")
+    unknown = sorted(set(table) - {"remote"})
+    if unknown:
+        raise InvalidInput(
+            f"minireg.toml: [objects] has unknown setting {unknown[0]!r}; the setting is remote."
+        )
+    url = table.get("remote", "")
+    if not isinstance(url, str):
+        raise InvalidInput(
+            'minireg.toml: objects.remote must be a URL such as "s3://bucket/models".'
+        )
+    return check_remote_url(url, "minireg.toml: ") if url.strip() else ""
 
 
 def _main_branch(raw: dict[str, Any]) -> str:
@@ -326,4 +350,10 @@ exclusive = ["Production"]
 # (your unpublished registrations move instead). Default: the remote's default branch
 # (origin/HEAD) if known, else "main".
 # main_branch = "main"
+
+# Keep artifacts in an object store instead of git (`minireg remote set URL` writes this;
+# objects/ then becomes a local, git-ignored cache). Credentials never go here: they come
+# from the backend's own sources (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, ...).
+# [objects]
+# remote = "s3://bucket/models"     # or gs://…, az://…, file:///mnt/shared/models
 """

@@ -56,7 +56,7 @@ def as_uri(uri: str | ModelURI) -> ModelURI:
     return parse_uri(uri) if isinstance(uri, str) else uri
 
 
-def resolve(uri: str | ModelURI, registry: RegistryLike = None) -> Resolved:
+def resolve(uri: str | ModelURI, registry: RegistryLike = None, *, fetch: bool = True) -> Resolved:
     """The version a ``models:/`` URI names, and its artifact's local path (not re-hashed).
 
     Args:
@@ -64,6 +64,8 @@ def resolve(uri: str | ModelURI, registry: RegistryLike = None) -> Resolved:
             stage, as MLflow), ``models:/NAME/VERSION``, ``models:/NAME@ALIAS`` or
             ``models:/NAME/latest``.
         registry: a Registry or a registry folder (default: found from the current folder).
+        fetch: with a remote set, download the artifact into the local cache (checked)
+            when it is missing; False gives the path it will have, downloading nothing.
 
     Raises:
         InvalidInput: the URI is malformed (the message lists the accepted forms).
@@ -76,4 +78,4 @@ def resolve(uri: str | ModelURI, registry: RegistryLike = None) -> Resolved:
     """
     reg = as_registry(registry)
     rec = reg.resolve(as_uri(uri))
-    return Resolved(rec, reg.artifact_path(rec))
+    return Resolved(rec, reg.artifact_path(rec, fetch=fetch))

@@ -22,6 +22,7 @@ from minireg.storage import Storage
 from minireg.storage.cache import Memo
 from minireg.storage.files import FileStorage
 from minireg.storage.lock import lock_timeout
+from minireg.storage.remote import Bars, RemoteStore
 
 if TYPE_CHECKING:
     from minireg.adapters.git.commit import CommitOutcome
@@ -35,14 +36,37 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _remote_store(url: str) -> RemoteStore | None:
+    """The remote ``objects/`` caches, None when the objects live in git.
+
+    Cheap: the adapter imports fsspec (and the backend) only when an object crosses.
+    """
+    if not url:
+        return None
+    from minireg.adapters.remote import FsspecRemote
+
+    return FsspecRemote(url)
+
+
 class RegistryCore:
     """What every verb of :class:`minireg.Registry` shares (see that class)."""
 
-    def __init__(self, root: Path, config: Config, *, storage: Storage | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        config: Config,
+        *,
+        storage: Storage | None = None,
+        bars: Bars | None = None,
+    ) -> None:
         self.root = root
         self._config = config
         timeout = lock_timeout(config.lock_timeout)
-        self.storage: Storage = storage or FileStorage(root, config.format, timeout)
+        self.storage: Storage = storage or FileStorage(
+            root, config.format, timeout, _remote_store(config.remote)
+        )
+        # Progress bars for uploads and downloads (the CLI's, on a terminal); none in a library.
+        self._bars = bars
         self.clock: Clock = _utc_now
         self.created = False
         """True when :func:`init_registry` made this registry just now."""

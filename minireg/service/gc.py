@@ -39,11 +39,13 @@ class Collection:
         }
 
 
-def referenced(objects: ObjectStore, events: list[Event]) -> set[str]:
+def referenced(objects: ObjectStore, events: list[Event], *, missing_ok: bool = False) -> set[str]:
     """Every object a version needs: artifacts, folder manifests and their files, requirements.
 
     Register events count even for versions a later event dropped, so gc never
     takes what an audit may still ask for.
+
+    ``missing_ok``: ``objects/`` caches a remote, where a manifest missing here is fine.
 
     Raises:
         IntegrityError: a folder artifact's manifest is missing, so its files are unknown.
@@ -67,6 +69,8 @@ def referenced(objects: ObjectStore, events: list[Event]) -> set[str]:
         try:
             entries = objects.read_manifest(digest)
         except NotFound as exc:
+            if missing_ok:
+                continue
             raise IntegrityError(
                 f"The manifest {digest} of a folder artifact is missing, so gc cannot tell "
                 "which files it needs; restore it from git (minireg verify lists it)."

@@ -40,7 +40,9 @@ class Maintenance(RegistryCore):
 
         with self._writer.locked() as (trail, state):
             objects = self.storage.objects
-            needed = referenced(objects, self._parse_events(trail.lines))
+            # With a remote, a manifest missing here means its files are not cached either.
+            cache = self.storage.remote is not None
+            needed = referenced(objects, self._parse_events(trail.lines), missing_ok=cache)
             wait = DEFAULT_GRACE if grace is None else grace
             result = sweep(objects, needed, dry_run=dry_run, grace=wait, now=self.clock())
             if result.removed:

@@ -12,6 +12,7 @@ from minireg.domain.uris import ModelURI, parse_uri
 from minireg.domain.values import parse_moment, parse_version, utc_text
 from minireg.errors import NotFound
 from minireg.service.results import Query, Report, Snapshot
+from minireg.service.transfers import is_cached, local_artifact, local_object
 from minireg.storage.cache import Memo
 
 if TYPE_CHECKING:
@@ -84,16 +85,29 @@ class Reads(RegistryCore):
         key = Memo.key(self.storage.events_path)
         return key != token, key
 
-    def artifact_path(self, rec: VersionRecord) -> Path:
+    def artifact_path(self, rec: VersionRecord, *, fetch: bool = True) -> Path:
         """The local path of a version's artifact (a folder's files appear under ``.cache/``).
 
+        With a remote set, a missing object is downloaded into the local cache and
+        checked against its digest first; with ``fetch`` False, nothing is downloaded
+        and the answer is where the artifact will be once fetched.
+
         Raises:
-            NotFound: the object is missing.
+            NotFound: the object is missing (here and, with a remote, there: the key is named).
+            IntegrityError: a downloaded object does not match its digest; it is not kept.
+            RemoteError: the remote is unreachable or refuses.
             Unsafe: the object (or a file of a folder) is a symlink: its bytes live outside
                 the store and may change after they were hashed.
         """
         objects = self.storage.objects
         objects.refuse_links(rec.artifact_sha256)
+        if not fetch and not is_cached(self.storage, rec):
+            return (
+                self.storage.cache / rec.artifact_sha256
+                if rec.is_dir
+                else objects.path(rec.artifact_sha256)
+            )
+        local_artifact(self.storage, rec, self._bars)  # with a remote: fetched and checked
         if rec.is_dir:
             if objects.has(rec.artifact_sha256):
                 for entry in objects.read_manifest(rec.artifact_sha256):
@@ -108,21 +122,28 @@ class Reads(RegistryCore):
         return path
 
     def object_path(self, digest: str) -> Path:
-        """Where the object ``digest`` is stored (it may be missing)."""
-        return self.storage.object_path(digest)
+        """Where the object ``digest`` is stored (it may be missing; with a remote, fetched)."""
+        try:
+            return local_object(self.storage, digest, f"object {digest[:12]}…", self._bars)
+        except NotFound:
+            return self.storage.object_path(digest)
 
     def manifest(self, rec: VersionRecord) -> list[dict[str, Any]]:
         """The files of a folder artifact: entries with ``path``, ``sha256`` and ``bytes``."""
+        what = f"the manifest of {rec.model} version {rec.version}"
+        local_object(self.storage, rec.artifact_sha256, what, self._bars)
         return self.storage.objects.read_manifest(rec.artifact_sha256)
 
     def check_artifact(self, rec: VersionRecord) -> list[str]:
         """Re-hash a version's artifact (every file of a folder); the problems found."""
+        local_artifact(self.storage, rec, self._bars)
         return self.storage.objects.check(rec.artifact_sha256, rec.is_dir)
 
     def requirements(self, rec: VersionRecord) -> str | None:
         """The pinned requirements recorded with ``rec``, None if not recorded or missing."""
         if not rec.requirements_sha256:
             return None
+        self.object_path(rec.requirements_sha256)  # with a remote: fetched when missing
         data = self.storage.read_object(rec.requirements_sha256)
         return None if data is None else data.decode("utf-8", errors="replace")
 

@@ -2,7 +2,8 @@
 
 :func:`prepare` does everything a ``register`` does before it takes the lock:
 it checks every input (nothing touches the disk before they pass), reads the
-git state and the requirements, and stores the artifact's objects. Objects
+git state and the requirements, stores the artifact's objects and, with a remote
+set, uploads them (:func:`~minireg.service.transfers.upload_new_objects`). Objects
 are content-addressed, so storing them before the lock is safe (a concurrent
 writer storing the same bytes is harmless) and a long copy holds up nobody.
 """
@@ -20,8 +21,10 @@ from minireg.domain.flavors import FLAVORS, flavor_of
 from minireg.domain.names import check_model_name, check_text
 from minireg.domain.values import metrics_from, params_from, parse_moment, tags_from, utc_text
 from minireg.errors import InvalidInput, local_io
+from minireg.service.transfers import upload_new_objects
 from minireg.storage import Storage
 from minireg.storage.objects import Progress, hash_path
+from minireg.storage.remote import Bars
 
 log = logging.getLogger("minireg")
 
@@ -96,12 +99,19 @@ def prepare(
     who: str,
     when: str,
     progress: Progress | None = None,
+    upload: bool = True,
+    bars: Bars | None = None,
 ) -> dict[str, Any]:
-    """Check the inputs, store the objects, and return the register event's body.
+    """Check the inputs, store the objects (and upload them), and return the event's body.
+
+    With a remote set, the new objects are uploaded right after they are stored,
+    before the caller appends the event; ``upload`` False (``--no-upload``) keeps
+    them local until ``minireg push``. ``bars`` makes the upload's progress bars.
 
     Raises:
         InvalidInput: a bad name, value or path; nothing is written.
         LocalIOError: the objects could not be stored; nothing was recorded.
+        RemoteError: the upload failed; nothing was recorded.
     """
     check_model_name(inputs.model)
     metric_values = metrics_from(given=inputs.metrics)
@@ -121,6 +131,8 @@ def prepare(
     with local_io(storage.objects.root, False, "store the artifact in"):
         stored = storage.put_path(source, progress)
         req_sha = storage.put_object(req_bytes)
+    artifact = source.name + ("/" if stored.is_dir else "")
+    upload_new_objects(storage, stored, req_sha, name=artifact, upload=upload, bars=bars)
     return {
         "stage": initial_stage,
         "created_at": when,
@@ -130,7 +142,7 @@ def prepare(
         "git_dirty": git.dirty,
         "training_date": trained,
         "data_sha256": data_sha,
-        "artifact": source.name + ("/" if stored.is_dir else ""),
+        "artifact": artifact,
         "artifact_sha256": stored.sha256,
         "artifact_bytes": stored.bytes,
         "flavor": flavor,

@@ -9,13 +9,17 @@ methods below.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from minireg.errors import NotFound
 from minireg.service.maintenance import Maintenance
-from minireg.service.reads import Reads
+from minireg.service.remote import RemoteVerbs
 from minireg.service.writes import Writes
-from minireg.storage.layout import create_files, is_registry, locate, read_config
+from minireg.storage.layout import create_files, ignore_objects, is_registry, locate, read_config
+from minireg.storage.remote import Bars
+
+log = logging.getLogger("minireg")
 
 
 def init_registry(path: Path | str | None = None) -> Registry:
@@ -29,15 +33,21 @@ def init_registry(path: Path | str | None = None) -> Registry:
     """
     root = locate(path)
     if is_registry(root):
-        return open_registry(root)
+        reg = open_registry(root)
+        if reg.config.remote and ignore_objects(root):
+            log.info("objects/ is a local cache of %s now: added it to .gitignore", reg.remote_url)
+        return reg
     create_files(root)
     reg = open_registry(root)
     reg.created = True
     return reg
 
 
-def open_registry(path: Path | str | None = None) -> Registry:
+def open_registry(path: Path | str | None = None, *, bars: Bars | None = None) -> Registry:
     """Open the registry at ``path`` (or the one found from the current folder).
+
+    ``bars`` makes a progress bar for each upload or download to the remote
+    (``label -> (update(done, total), finish())``); the library shows none.
 
     Raises:
         NotFound: no registry is there.
@@ -46,14 +56,16 @@ def open_registry(path: Path | str | None = None) -> Registry:
     root = locate(path)
     if not is_registry(root):
         raise NotFound(f"No minireg registry at {root}; create one with `minireg init`.")
-    return Registry(root, read_config(root))
+    return Registry(root, read_config(root), bars=bars)
 
 
-class Registry(Reads, Writes, Maintenance):
+class Registry(Writes, Maintenance, RemoteVerbs):
     """One registry folder: every verb is a public method. Safe to share between threads.
 
-    The verbs live by kind in :mod:`~minireg.service.reads`,
-    :mod:`~minireg.service.writes` and :mod:`~minireg.service.maintenance`, on
+    The verbs live by kind in :mod:`~minireg.service.reads` (which
+    :class:`~minireg.service.remote.RemoteVerbs` builds on),
+    :mod:`~minireg.service.writes`, :mod:`~minireg.service.maintenance` and
+    :mod:`~minireg.service.remote`, on
     the shared :mod:`~minireg.service.core`.
 
     Example:

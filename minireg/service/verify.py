@@ -50,13 +50,24 @@ def _ledger_problems(
 
 
 def _object_problems(storage: Storage, records: list[VersionRecord], report: Report) -> None:
+    # With a remote, objects/ is a cache: what it holds is checked, what it lacks is not
+    # a problem here (the remote holds it).
+    cache = storage.remote is not None
+    uncached = 0
     for rec in records:
         where = f"{rec.model} v{rec.version}"
         for digest, is_dir in ((rec.artifact_sha256, rec.is_dir), (rec.requirements_sha256, False)):
             if not digest:
                 continue
             report.objects += 1
-            report.problems.extend(f"{where}: {p}" for p in storage.objects.check(digest, is_dir))
+            uncached += cache and not storage.objects.has(digest)
+            found = storage.objects.check(digest, is_dir, missing_ok=cache)
+            report.problems.extend(f"{where}: {p}" for p in found)
+    if uncached:
+        report.notes.append(
+            f"{uncached} object(s) are not in the local cache objects/ and were not checked "
+            f"here; they live in the remote {storage.remote.url if storage.remote else ''}"
+        )
 
 
 def verify(storage: Storage, config: Config, root: Path, *, against_git: bool = False) -> Report:

@@ -48,6 +48,7 @@ class Writes(RegistryCore):
         actor: str | None = None,
         now: datetime | None = None,
         progress: Progress | None = None,
+        upload: bool = True,
     ) -> VersionRecord:
         """Register a new version of ``model`` and return its record.
 
@@ -60,11 +61,14 @@ class Writes(RegistryCore):
             requirements: a requirements file or its bytes; defaults to this environment.
             flavor: joblib, pickle, skops, onnx, file or dir; detected when omitted.
             code_dir: the folder whose git commit is recorded (default: the current one).
+            upload: with a remote set, upload the new objects before the version is
+                recorded (False: keep them local until :meth:`push`).
 
         Raises:
             InvalidInput: a bad name, value or path. Nothing is written.
             RegistryBusy: the lock was not acquired in time.
             LocalIOError: the disk failed; the message says whether it was recorded.
+            RemoteError: the upload failed; nothing was recorded.
 
         Example:
             >>> reg = minireg.open_registry()
@@ -85,6 +89,8 @@ class Writes(RegistryCore):
             who=who,
             when=when,
             progress=progress,
+            upload=upload,
+            bars=self._bars,
         )
 
         def decide(state: State) -> list[Draft]:

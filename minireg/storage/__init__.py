@@ -15,6 +15,7 @@ from minireg.domain.chain import Trail
 from minireg.domain.records import Event
 from minireg.domain.state import State
 from minireg.storage.objects import ObjectStore, Progress, Stored
+from minireg.storage.remote import RemoteStore
 
 
 class Storage(Protocol):
@@ -22,6 +23,8 @@ class Storage(Protocol):
 
     root: Path
     objects: ObjectStore
+    remote: RemoteStore | None
+    """The object store ``objects/`` caches (``[objects] remote``), None: objects live in git."""
 
     @property
     def events_path(self) -> Path:

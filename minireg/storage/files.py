@@ -22,6 +22,7 @@ from minireg.storage.cache import (
 )
 from minireg.storage.lock import LOCK_NAME, registry_lock
 from minireg.storage.objects import ObjectStore, Progress, Stored
+from minireg.storage.remote import RemoteStore
 
 EVENTS_NAME = "events.jsonl"
 CONFIG_NAME = "minireg.toml"
@@ -33,11 +34,19 @@ CACHE_NAME = ".cache"
 class FileStorage:
     """Events, ledger and objects in one folder, guarded by one lock."""
 
-    def __init__(self, root: Path, ledger_format: str = "csv", timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        root: Path,
+        ledger_format: str = "csv",
+        timeout: float = 30.0,
+        remote: RemoteStore | None = None,
+    ) -> None:
         self.root = root
         self.ledger_format = ledger_format
         self.timeout = timeout
         self.objects = ObjectStore(root / "objects")
+        self.remote = remote
+        """The object store whose cache ``objects/`` is, None when objects live in git."""
         self._held = threading.local()  # per thread: a Registry may be shared by threads
 
     def holds_lock(self) -> bool:

@@ -21,6 +21,10 @@ GITIGNORE = f"""\
 objects/.tmp-*
 .cache/
 """
+OBJECTS_IGNORED = """\
+# minireg: objects live in the remote ([objects] remote in minireg.toml); objects/ is a cache.
+/objects/
+"""
 GITATTRIBUTES = f"""\
 # minireg: keep the ledger and the audit trail one line per record, LF everywhere.
 {CSV_NAME} text eol=lf
@@ -64,14 +68,23 @@ def read_config(root: Path) -> Config:
     Raises:
         InvalidInput: ``minireg.toml`` is not valid TOML or not valid settings.
     """
+    return parse_settings((root / CONFIG_NAME).read_text(encoding="utf-8"), root / CONFIG_NAME)
+
+
+def parse_settings(text: str, where: Path) -> Config:
+    """The checked settings in ``text``, the content of ``where`` (named in messages).
+
+    Raises:
+        InvalidInput: not valid TOML or not valid settings.
+    """
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # Python 3.10
         import tomli as tomllib
     try:
-        raw = tomllib.loads((root / CONFIG_NAME).read_text(encoding="utf-8"))
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{root / CONFIG_NAME} is not valid TOML ({exc}).") from exc
+        raise InvalidInput(f"{where} is not valid TOML ({exc}).") from exc
     return parse_config(raw)
 
 
@@ -97,3 +110,34 @@ def create_files(root: Path) -> None:
                 atomic_write(root / name, text.encode())
         # The settings go last: their presence is what marks a complete registry.
         atomic_write(root / CONFIG_NAME, DEFAULT_TOML.encode())
+
+
+def objects_ignored(root: Path) -> bool:
+    """True when the registry's ``.gitignore`` ignores ``objects/`` (a remote holds them)."""
+    try:
+        lines = (root / ".gitignore").read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return False
+    return any(line.strip() in ("objects/", "/objects/", "objects", "/objects") for line in lines)
+
+
+def ignore_objects(root: Path) -> bool:
+    """Make ``objects/`` git-ignored (a remote holds the objects); True when it changed.
+
+    Objects git already tracks stay tracked until they are removed from the index.
+
+    Raises:
+        LocalIOError: ``.gitignore`` cannot be written.
+    """
+    if objects_ignored(root):
+        return False
+    path = root / ".gitignore"
+    with local_io(path, None, "update"):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            text = GITIGNORE
+        if text and not text.endswith("\n"):
+            text += "\n"
+        atomic_write(path, (text + OBJECTS_IGNORED).encode())
+    return True

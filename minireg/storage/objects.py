@@ -141,6 +141,13 @@ class ObjectStore:
         os.replace(tmp, final)
         fsync_dir(final.parent)
 
+    def adopt(self, tmp: Path, digest: str) -> None:
+        """Rename the checked file ``tmp`` (in this store's folder) to object ``digest``.
+
+        The caller has hashed ``tmp`` to ``digest``; an intact object already there wins.
+        """
+        self._settle(tmp, digest)
+
     def put_bytes(self, data: bytes) -> str:
         """Store ``data`` and return its sha256; a known digest whose object checks is a no-op.
 
@@ -224,14 +231,17 @@ class ObjectStore:
         assert isinstance(files, list)
         return files
 
-    def check(self, digest: str, is_dir: bool) -> list[str]:
-        """Re-hash an artifact (every file of a folder) against its digests; list problems."""
+    def check(self, digest: str, is_dir: bool, *, missing_ok: bool = False) -> list[str]:
+        """Re-hash an artifact (every file of a folder) against its digests; list problems.
+
+        ``missing_ok``: this folder is a cache of a remote, where a missing object is fine.
+        """
         path = self.path(digest)
         link = self.link_in_store(digest)
         if link is not None:
             return [f"object {digest} is reached through a symlink ({link}); restore the real file"]
         if not path.is_file():
-            return [f"object {digest} is missing"]
+            return [] if missing_ok else [f"object {digest} is missing"]
         if hash_file(path)[0] != digest:
             return [f"object {digest} does not match its digest (the file was changed)"]
         if not is_dir:
@@ -247,7 +257,8 @@ class ObjectStore:
                     f"({link}); restore the real file"
                 )
             elif not file_path.is_file():
-                problems.append(f"object {file_digest} ({entry['path']}) is missing")
+                if not missing_ok:
+                    problems.append(f"object {file_digest} ({entry['path']}) is missing")
             elif hash_file(file_path)[0] != file_digest:
                 problems.append(f"object {file_digest} ({entry['path']}) does not match its digest")
         return problems

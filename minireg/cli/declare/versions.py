@@ -87,6 +87,14 @@ def register(
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
     commit: CommitOpt = None,
+    upload: Annotated[
+        bool,
+        typer.Option(
+            "--upload/--no-upload",
+            help="With a remote set, upload the objects before recording the version "
+            "(--no-upload: register offline; `minireg push` uploads later).",
+        ),
+    ] = True,
 ) -> None:
     """Register a new version of MODEL from ARTIFACT and print its version number.
 
