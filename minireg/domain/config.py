@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from minireg.domain.hooks import Hooks, parse_hooks
 from minireg.domain.names import check_stage_name
 from minireg.errors import InvalidInput
 
@@ -56,6 +57,8 @@ class Config:
     # [git] main_branch: the branch whose version numbers are published; "" means the
     # remote's default branch (origin/HEAD) if known, else "main".
     main_branch: str = ""
+    # [[hooks.after]] and [[hooks.before_transition]] (see minireg.domain.hooks).
+    hooks: Hooks = field(default_factory=Hooks)
 
     def stage(self, name: str) -> str | None:
         """Return the configured spelling of stage ``name`` (case-insensitive), or None."""
@@ -250,6 +253,7 @@ def parse_config(raw: dict[str, Any]) -> Config:
         transitions=transitions,
         policies=policies,
         main_branch=main_branch,
+        hooks=parse_hooks(raw.get("hooks"), known),
     )
 
 
@@ -326,4 +330,16 @@ exclusive = ["Production"]
 # (your unpublished registrations move instead). Default: the remote's default branch
 # (origin/HEAD) if known, else "main".
 # main_branch = "main"
+
+# Hooks (see the README's "Hooks"): after a recorded change, a command or a signed webhook;
+# before a promotion, a command whose non-zero exit refuses it.
+# [[hooks.after]]
+# on = ["register", "transition"]          # register, transition, alias, describe, tag
+# stages = ["Production"]                  # transitions into these stages only
+# url = "https://hooks.example.com/minireg"
+# secret_env = "MINIREG_WEBHOOK_SECRET"    # the variable that holds the signing secret
+#
+# [[hooks.before_transition]]
+# stages = ["Production"]
+# command = ["./checks/fairness.sh"]
 """

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from minireg.errors import NotFound
+from minireg.service.hook_verbs import HookVerbs
 from minireg.service.maintenance import Maintenance
 from minireg.service.reads import Reads
 from minireg.service.writes import Writes
@@ -49,7 +50,7 @@ def open_registry(path: Path | str | None = None) -> Registry:
     return Registry(root, read_config(root))
 
 
-class Registry(Reads, Writes, Maintenance):
+class Registry(Reads, Writes, Maintenance, HookVerbs):
     """One registry folder: every verb is a public method. Safe to share between threads.
 
     The verbs live by kind in :mod:`~minireg.service.reads`,
