@@ -32,5 +32,8 @@ COMMAND_API: dict[str, str] = {
     "export mlflow": "minireg.exporters.mlflow.export_mlflow",
     "export xlsx": "minireg.service.registry.Registry.export_xlsx",
     "export csv": "minireg.service.registry.Registry.export_csv",
+    "hooks run": "minireg.service.registry.Registry.run_hooks",
+    "hooks test": "minireg.service.registry.Registry.test_hooks",
+    "hooks verify-signature": "minireg.adapters.webhook.verify_signature",
 }
 """Command (or command form) → the dotted name of the public function or method it calls."""

@@ -20,7 +20,7 @@ import typer
 
 from minireg._version import __version__
 from minireg.cli import errors
-from minireg.cli.declare import Body, audit, files, git, metadata, stages, versions
+from minireg.cli.declare import Body, audit, files, git, hooks, metadata, stages, versions
 
 app = typer.Typer(
     name="minireg",
@@ -40,7 +40,12 @@ export_app = typer.Typer(
     help="Export the registry: to MLflow, or as a spreadsheet.", no_args_is_help=True
 )
 app.add_typer(export_app, name="export")
-_GROUPS = {"": app, "alias": alias_app, "export": export_app}
+hooks_app = typer.Typer(
+    help="Hooks: deliver events that came by git, test the hooks, check a webhook's signature.",
+    no_args_is_help=True,
+)
+app.add_typer(hooks_app, name="hooks")
+_GROUPS = {"": app, "alias": alias_app, "export": export_app, "hooks": hooks_app}
 
 
 def command(
@@ -109,6 +114,7 @@ def _add_commands() -> None:
         *audit.COMMANDS,
         *git.COMMANDS,
         *files.COMMANDS,
+        *hooks.COMMANDS,
     )
     for one in declared:
         group, _, name = one.name.rpartition(" ")
