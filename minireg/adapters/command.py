@@ -31,8 +31,11 @@ class Ran:
     def ok(self) -> bool:
         return self.code == 0
 
-    def summary(self, timeout: float) -> str:
-        """One line: the error, the timeout, or the last line the command wrote."""
+    def summary(self, timeout: float, *, veto: bool = False) -> str:
+        """One line: the error, the timeout, or the last line the command wrote.
+
+        A ``veto`` (a refusing check) is its last line on stderr alone: that is the reason.
+        """
         if self.error:
             return self.error
         if self.timed_out:
@@ -40,7 +43,9 @@ class Ran:
         said = _last_line(self.stderr) or _last_line(self.stdout)
         if self.code == 0:
             return said or "exit 0"
-        return f"exit {self.code}" + (f": {said}" if said else "")
+        if veto and _last_line(self.stderr):
+            return _last_line(self.stderr)
+        return f"exit {self.code}" + (f": {said}" if said else " (nothing on stderr)")
 
 
 def _last_line(text: str, most: int = 300) -> str:

@@ -97,7 +97,9 @@ class HookRunner:
         kept = {k: v for k, v in os.environ.items() if k not in self.hooks.secret_envs}
         return {**kept, **environment(body), "MINIREG_REGISTRY": str(self.root)}
 
-    def _run(self, command: tuple[str, ...], body: dict[str, Any], timeout: float) -> Check:
+    def _run(
+        self, command: tuple[str, ...], body: dict[str, Any], timeout: float, veto: bool = False
+    ) -> Check:
         ran = run_command(
             list(command),
             body_bytes(body),
@@ -105,7 +107,7 @@ class HookRunner:
             cwd=self.root.parent,
             timeout=timeout,
         )
-        return Check("", ran.ok, ran.summary(timeout))
+        return Check("", ran.ok, ran.summary(timeout, veto=veto))
 
     def vet(
         self,
@@ -127,7 +129,7 @@ class HookRunner:
                 archive_existing=archive_existing, dry_run=dry_run, time=time,
                 key=uuid.uuid4().hex,
             )  # fmt: skip
-            verdict = self._run(hook.command, body, hook.timeout)
+            verdict = self._run(hook.command, body, hook.timeout, veto=True)
             checks.append(Check(f"hook {hook.label}", verdict.passed, verdict.detail))
         return Vetting(record.stage, tuple(checks))
 
