@@ -40,6 +40,10 @@ def with_deliveries(data: dict[str, Any], sent: list[Delivery]) -> dict[str, Any
     return {**data, "hooks": [d.to_dict() for d in sent]} if sent else data
 
 
+def _deliveries(count: int) -> str:
+    return f"{count} {'delivery' if count == 1 else 'deliveries'}"
+
+
 def _show(result: HookRun, json_out: bool) -> None:
     if json_out:
         render.as_json(result.to_dict())
@@ -56,7 +60,7 @@ def _show(result: HookRun, json_out: bool) -> None:
         if json_out:
             raise Exit(RemoteError.exit_code)
         raise RemoteError(
-            f"{render.plural(len(failed), 'delivery')} of {len(result.deliveries)} failed"
+            f"{len(failed)} of {_deliveries(len(result.deliveries))} failed"
             + ("; `minireg hooks run` tries them again." if result.head else ".")
         )
 
@@ -71,7 +75,7 @@ def run(since: str | None = None, registry: Path | None = None, json_out: bool =
     elif not json_out:
         render.message(
             f"Delivered {sum(d.ok for d in result.deliveries)} of "
-            f"{render.plural(len(result.deliveries), 'delivery')} for "
+            f"{_deliveries(len(result.deliveries))} for "
             f"{render.plural(result.events, 'event')}; every event up to "
             f"{render.short(result.head)} is delivered on this machine."
         )

@@ -81,20 +81,41 @@ def find_event(walked: Walked, prefix: str) -> str | None:
     return found.pop() if found else None
 
 
-def _pending_start(walked: Walked, delivered: Delivered | None) -> int:
+def _resume(walked: Walked, delivered: Delivered | None) -> tuple[int, set[str]]:
+    """Where this machine's deliveries stand: the index up to which all is delivered, and the
+    origins of later events that are delivered too (this side's, moved by a merge)."""
     if delivered is None:
         raise InvalidInput(
             "This machine has no record of delivered events yet; run `minireg hooks run --since "
             "HASH` once (an event hash, or a git commit: the events after it are delivered; "
             "--since HEAD starts from now)."
         )
-    start = _index(walked, delivered.head)
-    if start is None:
+    at = _index(walked, delivered.head)
+    if at is None:
         raise NotFound(
             f"The delivered head {delivered.head[:12]} is not in events.jsonl any more (the "
             "trail was replaced?); run `minireg hooks run --since HASH` to say where to resume."
         )
-    return start
+    if at < 0 or walked[at][0].hash == delivered.head:
+        return at, set()
+    return _moved(walked, at)
+
+
+def _moved(walked: Walked, at: int) -> tuple[int, set[str]]:
+    """The head was re-chained: a merge (``git pull --rebase``, say) put the other side's
+    events before this side's. Resume after the merge's base, minus this side's events up to
+    the head, which were delivered before they moved."""
+    final = walked[at][0].hash
+    for event, _ in walked[at + 1 :]:
+        moved = event.data.get("rechained") if event.action == "merge" else None
+        if not isinstance(moved, dict) or final not in moved.values():
+            continue
+        base = _index(walked, str(event.data.get("base", "")))
+        if base is None or base >= at:
+            break
+        hashes = set(moved.values())
+        return base, {walked[i][1] for i in range(base + 1, at + 1) if walked[i][0].hash in hashes}
+    return at, set()
 
 
 def _compact(delivered: Delivered, walked: Walked, hooks: list[AfterHook], start: int) -> None:
@@ -104,8 +125,7 @@ def _compact(delivered: Delivered, walked: Walked, hooks: list[AfterHook], start
         if not all(delivered.has(origin, h.key) for h in hooks if h.matches(event)):
             break
         head += 1
-    if head > start:
-        delivered.head = walked[head][1]
+    delivered.head = walked[head][1] if head >= 0 else GENESIS
     passed = {origin for _, origin in walked[: head + 1]}
     for digest in list(delivered.done):
         if digest in passed:
@@ -125,24 +145,31 @@ def run_pending(
         RegistryBusy: another ``hooks run`` holds this registry.
     """
     walked = [(event, origin) for _, event, origin, _ in walk(events)]
+    hooks = list(runner.hooks.after)
     with record.running():
-        delivered = record.read()
-        if since is not None:
-            start = _index(walked, since)
-            assert start is not None, "resolved by find_event"
+        if since is None:
+            start, skip = _resume(walked, record.read())
         else:
-            start = _pending_start(walked, delivered)
-        sent, landed = _send(runner, walked[start + 1 :], None if since else delivered)
+            found = _index(walked, since)
+            assert found is not None, "resolved by find_event"
+            start, skip = found, set()
+        delivered = record.read() if since is None else None
+        sent, landed = _send(runner, walked[start + 1 :], delivered, skip)
 
         def note(current: Delivered | None) -> Delivered:
-            found = current or Delivered(walked[start][1] if start >= 0 else GENESIS)
+            found = current or Delivered(GENESIS)
             for origin, key in landed:
                 found.add(origin, key)
-            at = _index(walked, found.head)
-            if at is None or at < start:
-                at = start  # --since past the head: what lies before it is not wanted
-                found.head = walked[at][1] if at >= 0 else GENESIS
-            _compact(found, walked, list(runner.hooks.after), at)
+            for event, origin in walked[start + 1 :]:
+                for hook in hooks if origin in skip else []:
+                    if hook.matches(event):
+                        found.add(origin, hook.key)
+            # Resume from the recorded head when it is intact and further on (a write
+            # meanwhile, or a replay of older events), else from where this run started.
+            at = _index(walked, found.head) if current else None
+            if at is None or at <= start or walked[at][0].hash != found.head:
+                at = start
+            _compact(found, walked, hooks, at)
             return found
 
         record.update(note)
@@ -151,13 +178,15 @@ def run_pending(
 
 
 def _send(
-    runner: HookRunner, walked: Walked, delivered: Delivered | None
+    runner: HookRunner, walked: Walked, delivered: Delivered | None, skip: set[str]
 ) -> tuple[list[Delivery], set[tuple[str, str]]]:
     """Deliver each event to each hook it calls that has not had it; a hook that fails rests."""
     sent: list[Delivery] = []
     landed: set[tuple[str, str]] = set()
     down: set[str] = set()
     for event, origin in walked:
+        if origin in skip:
+            continue
         for hook in runner.hooks.after_for(event):
             if delivered is not None and delivered.has(origin, hook.key):
                 continue
