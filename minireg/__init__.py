@@ -32,6 +32,7 @@ from minireg.service.registry import Registry, init_registry, open_registry
 from minireg.service.results import Change, Conversion, Promotion, Query, Report, Snapshot
 
 if TYPE_CHECKING:
+    from minireg.adapters.webhook import verify_signature
     from minireg.loading import (
         Loaded,
         ModelHandle,
@@ -53,6 +54,7 @@ _LAZY_NAMES = (
     "resolve",
 )
 _LAZY = dict.fromkeys(_LAZY_NAMES, "minireg.loading")
+_LAZY["verify_signature"] = "minireg.adapters.webhook"  # for webhook receivers
 
 
 def __getattr__(name: str) -> Any:
@@ -96,4 +98,5 @@ __all__ = [
     "open_registry",
     "parse_uri",
     "resolve",
+    "verify_signature",
 ]
