@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from minireg.domain.hooks import Hooks, parse_hooks
+from minireg.domain.hooks import Hooks
 from minireg.domain.names import check_stage_name
 from minireg.errors import InvalidInput
 
@@ -253,8 +254,17 @@ def parse_config(raw: dict[str, Any]) -> Config:
         transitions=transitions,
         policies=policies,
         main_branch=main_branch,
-        hooks=parse_hooks(raw.get("hooks"), known),
+        hooks=_hooks(raw, known),
     )
+
+
+def _hooks(raw: dict[str, Any], known: Callable[[str, str], str]) -> Hooks:
+    """``[[hooks.after]]`` and ``[[hooks.before_transition]]`` (their parser loads only then)."""
+    if "hooks" not in raw:
+        return Hooks()
+    from minireg.domain.hook_settings import parse_hooks
+
+    return parse_hooks(raw["hooks"], known)
 
 
 def _main_branch(raw: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from minireg.domain.hook_payloads import TYPES, payload, sample_event
-from minireg.domain.hooks import AfterHook
+from minireg.domain.hook_settings import AfterHook
 from minireg.domain.merge_identity import walk
 from minireg.domain.records import GENESIS, Event
 from minireg.errors import InvalidInput, NotFound

@@ -31,7 +31,8 @@ from urllib.parse import urlsplit
 
 from minireg.adapters.command import run_command
 from minireg.domain.hook_payloads import environment, payload, proposal
-from minireg.domain.hooks import AfterHook, Hooks
+from minireg.domain.hook_settings import AfterHook
+from minireg.domain.hooks import Hooks
 from minireg.domain.policies import Check
 from minireg.domain.records import Event, VersionRecord
 from minireg.domain.vetting import Vetting

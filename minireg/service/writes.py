@@ -115,7 +115,9 @@ class Writes(RegistryCore):
         With ``archive_existing`` the versions that held the stage move to the
         archive stage in the same locked operation, each as its own event.
         Promoting to the stage the version holds already writes nothing
-        (``changed`` is False).
+        (``changed`` is False). The ``[[hooks.before_transition]]`` commands for
+        the target stage run first, before the lock is taken: their verdicts join
+        ``checks`` and are recorded in the transition event (``data["hooks"]``).
 
         Args:
             stage: the target stage, matched case-insensitively.
@@ -128,7 +130,8 @@ class Writes(RegistryCore):
         Raises:
             InvalidInput: a bad version number, or a newline in approver or reason.
             NotFound: unknown model, version or stage.
-            Refused: a check failed (``reasons`` lists each); nothing is written.
+            Refused: a check failed, a before-transition hook's included (``reasons``
+                lists each); nothing is written.
 
         Example:
             >>> reg.promote("churn", 7, "Production", approver="alice@corp",

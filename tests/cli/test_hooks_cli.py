@@ -167,7 +167,13 @@ def test_the_readme_receiver_accepts_a_signed_delivery_and_refuses_a_forged_one(
     assert stdout.splitlines() == ["minireg: churn v1 registered by me", "refused: bad signature"]
 
 
-WATCH = ("urllib.request", "http.client", "minireg.service.hooks", "minireg.adapters.webhook")
+WATCH = (
+    "urllib.request",
+    "http.client",
+    "minireg.domain.hook_settings",
+    "minireg.service.hooks",
+    "minireg.adapters.webhook",
+)
 PROBE = """
 import json, sys
 from minireg.cli import main

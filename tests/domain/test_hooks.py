@@ -9,7 +9,8 @@ import pytest
 from minireg.domain.config import parse_config
 from minireg.domain.decisions import plan_promotion
 from minireg.domain.hook_payloads import TYPES, environment, event_type, payload, sample_event
-from minireg.domain.hooks import CHANGE_OF_ACTION, AfterHook, BeforeHook
+from minireg.domain.hook_settings import AfterHook, BeforeHook
+from minireg.domain.hooks import CHANGE_OF_ACTION
 from minireg.domain.policies import Check
 from minireg.domain.records import Draft, Event, chain
 from minireg.domain.state import fold

@@ -177,19 +177,32 @@ command = ["python", "-c", "print('checked')"]
 
 
 def test_a_recorded_verdict_merges_and_verifies(repo: Path, tmp_path: Path) -> None:
+    """The verdict is data of the transition event: re-chained by a rebase, merged by a
+    merge, it stays as it was, and the trail verifies."""
     ci, dev = two_clones(repo, tmp_path, VETO)
     publish(dev, ("register", "churn", "model.pkl"))
     git(ci, "pull", "-q", "origin", "main")
     ok(ci, "promote", "churn", "1", "--to", "Production", "--commit")
-    (dev / "model.pkl").write_bytes(b"another model\n")
-    ok(dev, "register", "churn", "model.pkl", "--commit")
-    git(ci, "push", "-q", "origin", "HEAD:main")
-    git(dev, "pull", "-q", "--no-rebase", "origin", "main")
-    ok(dev, "verify")
-    ok(dev, "verify", "--against-git")
-    (verdict,) = [e for e in checked_events(dev / "registry") if "hooks" in e.data]
+    (verdict,) = [e for e in checked_events(ci / "registry") if "hooks" in e.data]
     assert verdict.data["hooks"] == [
         {"hook": "python -c 'print('\"'\"'checked'\"'\"')'", "passed": True, "detail": "checked"}
     ]
+    publish(dev, ("register", "churn", "model.pkl"))  # lands first: ours is rebased onto it
+    git(ci, "pull", "-q", "--rebase", "origin", "main")
+    ok(ci, "verify")
+    (moved,) = [e for e in checked_events(ci / "registry") if "hooks" in e.data]
+    assert moved.hash != verdict.hash and moved.data == verdict.data
+    git(ci, "push", "-q", "origin", "HEAD:main")
+    (dev / "model.pkl").write_bytes(b"another model\n")
+    ok(dev, "register", "churn", "model.pkl", "--commit")
+    git(dev, "pull", "-q", "--no-rebase", "origin", "main")
+    ok(dev, "verify")
+    ok(dev, "verify", "--against-git")
+    (merged,) = [e for e in checked_events(dev / "registry") if "hooks" in e.data]
+    assert merged.data == verdict.data
     listed = json.loads(ok(dev, "list", "--json").stdout)
-    assert [(v["version"], v["stage"]) for v in listed] == [(1, "Production"), (2, "None")]
+    assert [(v["version"], v["stage"]) for v in listed] == [
+        (1, "Production"),
+        (2, "None"),
+        (3, "None"),
+    ]
