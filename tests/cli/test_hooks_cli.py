@@ -203,7 +203,10 @@ def test_hot_commands_import_no_hook_machinery_unless_hooks_are_configured(
     assert _loaded(tmp_path, repo, "register", "churn", str(artifact), "-r", r) == []
     reg = add_hooks(reg, '[[hooks.after]]\non = ["tag"]\ncommand = ["true"]\n')
     # A command hook needs no HTTP client.
-    assert _loaded(tmp_path, repo, "tag", "churn", "1", "a=b", "-r", r) == ["minireg.service.hooks"]
+    assert _loaded(tmp_path, repo, "tag", "churn", "1", "a=b", "-r", r) == [
+        "minireg.domain.hook_settings",
+        "minireg.service.hooks",
+    ]
     add_hooks(reg, '[[hooks.after]]\non = ["tag"]\nurl = "http://127.0.0.1:9/"\ntimeout = 0.2\n')
     loaded = _loaded(tmp_path, repo, "tag", "churn", "1", "a=c", "-r", r)
     assert {"urllib.request", "minireg.adapters.webhook"} <= set(loaded)
