@@ -153,7 +153,7 @@ def test_the_secret_never_appears_in_output_logs_files_or_payloads(
     out = run_proc("hooks", "test", "register", "-r", str(reg.root), cwd=repo,
                    env={"MINIREG_WEBHOOK_SECRET": "another one"})  # fmt: skip
     outputs += [out.stdout, out.stderr]
-    assert (out.returncode, out.stderr) == (7, "error: 1 delivery of 2 failed.\n")  # no receiver
+    assert (out.returncode, out.stderr) == (7, "error: 1 of 2 deliveries failed.\n")  # no receiver
     # The receiver got signed requests; none carries the secret itself.
     assert len(server.received) >= 5
     for request in server.received:
