@@ -33,6 +33,7 @@ from minireg.service.remote_results import Pulled, Pushed, RemoteSettings, Remot
 from minireg.service.results import Change, Conversion, Promotion, Query, Report, Snapshot
 
 if TYPE_CHECKING:
+    from minireg.adapters.webhook import verify_signature
     from minireg.loading import (
         Loaded,
         ModelHandle,
@@ -54,6 +55,7 @@ _LAZY_NAMES = (
     "resolve",
 )
 _LAZY = dict.fromkeys(_LAZY_NAMES, "minireg.loading")
+_LAZY["verify_signature"] = "minireg.adapters.webhook"  # for webhook receivers
 
 
 def __getattr__(name: str) -> Any:
@@ -101,4 +103,5 @@ __all__ = [
     "open_registry",
     "parse_uri",
     "resolve",
+    "verify_signature",
 ]

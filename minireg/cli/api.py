@@ -37,5 +37,8 @@ COMMAND_API: dict[str, str] = {
     "push": "minireg.service.registry.Registry.push",
     "pull": "minireg.service.registry.Registry.pull",
     "status": "minireg.service.registry.Registry.status",
+    "hooks run": "minireg.service.registry.Registry.run_hooks",
+    "hooks test": "minireg.service.registry.Registry.test_hooks",
+    "hooks verify-signature": "minireg.adapters.webhook.verify_signature",
 }
 """Command (or command form) → the dotted name of the public function or method it calls."""

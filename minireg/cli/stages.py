@@ -6,6 +6,7 @@ from pathlib import Path
 
 from minireg.cli import render
 from minireg.cli.git import committing
+from minireg.cli.hooks import hook_deliveries, with_deliveries
 from minireg.errors import Refused
 from minireg.service.registry import open_registry
 
@@ -27,7 +28,7 @@ def promote(
     A dry run that would be refused exits 4 (``Refused``), so CI can ask before it acts.
     """
     reg = open_registry(registry)
-    with committing(reg, False if dry_run else commit):
+    with committing(reg, False if dry_run else commit), hook_deliveries(reg) as sent:
         result = reg.promote(
             model,
             version,
@@ -38,7 +39,7 @@ def promote(
             dry_run=dry_run,
         )
     if json_out:
-        render.as_json(result.to_dict())
+        render.as_json(with_deliveries(result.to_dict(), sent))
     else:
         render.promotion(result, reg.config.archive_stage, reg.config.initial_stage)
     if dry_run and not result.allowed:

@@ -20,7 +20,17 @@ import typer
 
 from minireg._version import __version__
 from minireg.cli import errors
-from minireg.cli.declare import Body, audit, files, git, metadata, remote, stages, versions
+from minireg.cli.declare import (
+    Body,
+    audit,
+    files,
+    git,
+    hooks,
+    metadata,
+    remote,
+    stages,
+    versions,
+)
 
 app = typer.Typer(
     name="minireg",
@@ -45,7 +55,18 @@ remote_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(remote_app, name="remote")
-_GROUPS = {"": app, "alias": alias_app, "export": export_app, "remote": remote_app}
+hooks_app = typer.Typer(
+    help="Hooks: deliver events that came by git, test the hooks, check a webhook's signature.",
+    no_args_is_help=True,
+)
+app.add_typer(hooks_app, name="hooks")
+_GROUPS = {
+    "": app,
+    "alias": alias_app,
+    "export": export_app,
+    "remote": remote_app,
+    "hooks": hooks_app,
+}
 
 
 def command(
@@ -115,6 +136,7 @@ def _add_commands() -> None:
         *git.COMMANDS,
         *files.COMMANDS,
         *remote.COMMANDS,
+        *hooks.COMMANDS,
     )
     for one in declared:
         group, _, name = one.name.rpartition(" ")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from minireg.cli import render
 from minireg.cli.git import committing
+from minireg.cli.hooks import hook_deliveries, with_deliveries
 from minireg.domain.uris import ModelURI, is_uri, parse_uri
 from minireg.domain.values import parse_version, tags_from
 from minireg.errors import InvalidInput
@@ -53,7 +54,7 @@ def register(
     tag_values = tags_from(tag or [])
     reg = open_registry(registry, bars=render.transfer_bar)
     update, finish = render.progress_bar(f"storing {artifact.name}")
-    with committing(reg, commit):
+    with committing(reg, commit), hook_deliveries(reg) as sent:
         try:
             rec = reg.register(
                 model,
@@ -73,7 +74,7 @@ def register(
         finally:
             finish()
     if json_out:
-        render.as_json(rec.to_dict())
+        render.as_json(with_deliveries(rec.to_dict(), sent))
     else:
         render.line(str(rec.version))
         render.message(f"Registered {rec.model} version {rec.version} ({rec.uri}).")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from minireg.domain.hooks import Hooks
 from minireg.domain.names import check_stage_name
 from minireg.domain.remotes import check_remote_url
 from minireg.errors import InvalidInput
@@ -60,6 +62,8 @@ class Config:
     # [objects] remote: an fsspec URL (s3://bucket/prefix, file:///shared); "" keeps the
     # objects in git. Never holds credentials (checked by check_remote_url).
     remote: str = ""
+    # [[hooks.after]] and [[hooks.before_transition]] (see minireg.domain.hooks).
+    hooks: Hooks = field(default_factory=Hooks)
 
     def stage(self, name: str) -> str | None:
         """Return the configured spelling of stage ``name`` (case-insensitive), or None."""
@@ -256,6 +260,7 @@ def parse_config(raw: dict[str, Any]) -> Config:
         policies=policies,
         main_branch=main_branch,
         remote=remote,
+        hooks=_hooks(raw, known),
     )
 
 
@@ -275,6 +280,15 @@ def _remote(raw: dict[str, Any]) -> str:
             'minireg.toml: objects.remote must be a URL such as "s3://bucket/models".'
         )
     return check_remote_url(url, "minireg.toml: ") if url.strip() else ""
+
+
+def _hooks(raw: dict[str, Any], known: Callable[[str, str], str]) -> Hooks:
+    """``[[hooks.after]]`` and ``[[hooks.before_transition]]`` (their parser loads only then)."""
+    if "hooks" not in raw:
+        return Hooks()
+    from minireg.domain.hook_settings import parse_hooks
+
+    return parse_hooks(raw["hooks"], known)
 
 
 def _main_branch(raw: dict[str, Any]) -> str:
@@ -356,4 +370,15 @@ exclusive = ["Production"]
 # from the backend's own sources (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, ...).
 # [objects]
 # remote = "s3://bucket/models"     # or gs://…, az://…, file:///mnt/shared/models
+# Hooks (see the README's "Hooks"): after a recorded change, a command or a signed webhook;
+# before a promotion, a command whose non-zero exit refuses it.
+# [[hooks.after]]
+# on = ["register", "transition"]          # register, transition, alias, describe, tag
+# stages = ["Production"]                  # transitions into these stages only
+# url = "https://hooks.example.com/minireg"
+# secret_env = "MINIREG_WEBHOOK_SECRET"    # the variable that holds the signing secret
+#
+# [[hooks.before_transition]]
+# stages = ["Production"]
+# command = ["./checks/fairness.sh"]
 """

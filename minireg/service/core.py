@@ -17,6 +17,7 @@ from minireg.domain.records import Event
 from minireg.domain.state import State
 from minireg.domain.values import utc_text
 from minireg.errors import IntegrityError
+from minireg.service.hooking import HookSite
 from minireg.service.writer import Decide, Writer
 from minireg.storage import Storage
 from minireg.storage.cache import Memo
@@ -72,6 +73,7 @@ class RegistryCore:
         """True when :func:`init_registry` made this registry just now."""
         self._writer = Writer(self.storage, config, self._parse_events)
         self._memo = Memo()
+        self._hooks = HookSite(root, config.hooks, self.storage.cache, timeout)
 
     @property
     def config(self) -> Config:
@@ -112,7 +114,9 @@ class RegistryCore:
         self, decide: Decide, *, actor: str | None, now: datetime | None
     ) -> tuple[list[Event], State]:
         who = self._actor(actor)
-        return self._writer.write(decide, actor=who, time=utc_text(now or self.clock()))
+        new, state = self._writer.write(decide, actor=who, time=utc_text(now or self.clock()))
+        self._hooks.after(new)  # the write has returned: the lock is released
+        return new, state
 
     def _actor(self, actor: str | None) -> str:
         if actor:

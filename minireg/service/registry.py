@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 
 from minireg.errors import NotFound
+from minireg.service.hook_verbs import HookVerbs
 from minireg.service.maintenance import Maintenance
 from minireg.service.remote import RemoteVerbs
 from minireg.service.writes import Writes
@@ -59,13 +60,13 @@ def open_registry(path: Path | str | None = None, *, bars: Bars | None = None) -
     return Registry(root, read_config(root), bars=bars)
 
 
-class Registry(Writes, Maintenance, RemoteVerbs):
+class Registry(Writes, Maintenance, RemoteVerbs, HookVerbs):
     """One registry folder: every verb is a public method. Safe to share between threads.
 
     The verbs live by kind in :mod:`~minireg.service.reads` (which
     :class:`~minireg.service.remote.RemoteVerbs` builds on),
     :mod:`~minireg.service.writes`, :mod:`~minireg.service.maintenance` and
-    :mod:`~minireg.service.remote`, on
+    :mod:`~minireg.service.remote` and :mod:`~minireg.service.hook_verbs`, on
     the shared :mod:`~minireg.service.core`.
 
     Example:

@@ -19,6 +19,7 @@ from minireg.domain.names import (
 from minireg.domain.records import Draft, VersionRecord
 from minireg.domain.state import State
 from minireg.domain.values import parse_version, utc_text
+from minireg.domain.vetting import Vetting, vetted
 from minireg.service.results import Change, Promotion
 from minireg.storage.objects import Progress
 
@@ -97,6 +98,7 @@ class Writes(RegistryCore):
             return [Draft("register", model, state.next_version(model), body)]
 
         new, state = self._writer.write(decide, actor=who, time=when)
+        self._hooks.after(new)  # the write has returned: the lock is released
         version = new[0].version
         assert version is not None
         return state.versions[(model, version)]
@@ -119,7 +121,9 @@ class Writes(RegistryCore):
         With ``archive_existing`` the versions that held the stage move to the
         archive stage in the same locked operation, each as its own event.
         Promoting to the stage the version holds already writes nothing
-        (``changed`` is False).
+        (``changed`` is False). The ``[[hooks.before_transition]]`` commands for
+        the target stage run first, before the lock is taken: their verdicts join
+        ``checks`` and are recorded in the transition event (``data["hooks"]``).
 
         Args:
             stage: the target stage, matched case-insensitively.
@@ -132,7 +136,8 @@ class Writes(RegistryCore):
         Raises:
             InvalidInput: a bad version number, or a newline in approver or reason.
             NotFound: unknown model, version or stage.
-            Refused: a check failed (``reasons`` lists each); nothing is written.
+            Refused: a check failed, a before-transition hook's included (``reasons``
+                lists each); nothing is written.
 
         Example:
             >>> reg.promote("churn", 7, "Production", approver="alice@corp",
@@ -145,21 +150,58 @@ class Writes(RegistryCore):
         check_text("reason", reason)
         plans: list[decisions.PromotionPlan] = []
 
-        def decide(state: State) -> list[Draft]:
-            plan = decisions.plan_promotion(
+        def plan(state: State) -> decisions.PromotionPlan:
+            return decisions.plan_promotion(
                 state, self.config, model, number, target,
                 approver=approver, reason=reason, archive_existing=archive_existing,
             )  # fmt: skip
-            plans.append(plan)
-            if plan.failed and not dry_run:
-                raise plan.refusal()
-            return [] if dry_run else plan.drafts
+
+        who, vetting = actor, None
+        if self.config.hooks.before_transition:  # asked before the lock, on the state now
+            who = self._actor(actor)
+            ask = (who, approver, reason, archive_existing, dry_run)
+            vetting = self._vet(plan(self.state()), *ask)
+
+        def decide(state: State) -> list[Draft]:
+            plans.append(vetted(plan(state), vetting))
+            if plans[-1].failed and not dry_run:
+                raise plans[-1].refusal()
+            return [] if dry_run else plans[-1].drafts
 
         if dry_run:  # decides without the lock: it writes nothing
             decide(self.state())
             return Promotion.of(plans[-1], [], dry_run=True)
-        new, _ = self._write(decide, actor=actor, now=now)
+        new, _ = self._write(decide, actor=who, now=now)
         return Promotion.of(plans[-1], new)
+
+    def _vet(
+        self,
+        plan: decisions.PromotionPlan,
+        actor: str,
+        approver: str,
+        reason: str,
+        archive_existing: bool,
+        dry_run: bool,
+    ) -> Vetting | None:
+        """The before-transition hooks' verdicts, asked before the lock is taken.
+
+        None when no hook applies. A promotion the built-in checks already refuse
+        is refused here, without running the hooks (a dry run runs them all);
+        one that hooks veto is refused here too, so the lock is never taken.
+        """
+        if not self.config.hooks.before_for(plan.record.model, plan.target):
+            return None
+        if not plan.changed:  # nothing to ask; if it moves meanwhile, vetted() refuses
+            return Vetting(plan.record.stage)
+        if plan.failed and not dry_run:
+            raise plan.refusal()
+        vetting = self._hooks.vet(
+            plan.record, plan.target, actor=actor, approver=approver, reason=reason,
+            archive_existing=archive_existing, dry_run=dry_run, time=utc_text(self.clock()),
+        )  # fmt: skip
+        if not dry_run and not all(check.passed for check in vetting.checks):
+            raise vetted(plan, vetting).refusal()
+        return vetting
 
     # MLflow's word for the same verb.
     transition_model_version_stage = promote
