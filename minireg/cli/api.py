@@ -32,5 +32,6 @@ COMMAND_API: dict[str, str] = {
     "export mlflow": "minireg.exporters.mlflow.export_mlflow",
     "export xlsx": "minireg.service.registry.Registry.export_xlsx",
     "export csv": "minireg.service.registry.Registry.export_csv",
+    "report": "minireg.service.registry.Registry.report",
 }
 """Command (or command form) → the dotted name of the public function or method it calls."""

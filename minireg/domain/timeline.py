@@ -1,0 +1,268 @@
+"""Who held each stage and alias of a model over time, from its events: bars and marks. Pure.
+
+A bar is one stretch of time one version held one stage (or alias); a mark is
+the event that started it (a promotion or an alias move), carrying its actor,
+approver and reason. The trail is read in its order, which after a git merge
+need not be time order: a bar never ends before it starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from minireg.domain.config import Config
+from minireg.domain.records import Event
+from minireg.domain.values import parse_moment
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MS = timedelta(milliseconds=1)
+
+
+def millis(moment: datetime) -> int:
+    """Milliseconds since the Unix epoch (what a browser's Date takes), exact to the ms."""
+    return (moment - _EPOCH) // _MS
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One version holding one stage or alias from ``start`` to ``end``."""
+
+    lane: str
+    """The stage, or ``@alias``."""
+    row: str
+    """The timeline row it is drawn on (``lane``, or ``lane · 2`` for a second holder)."""
+    version: int
+    start: str
+    end: str
+    start_ms: int
+    end_ms: int
+    held: bool
+    """True when the version still holds it (the bar ends at "generated at")."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lane": self.lane,
+            "row": self.row,
+            "version": self.version,
+            "start": self.start,
+            "end": "still held" if self.held else self.end,
+            "start_ms": self.start_ms,
+            "end_ms": self.end_ms,
+        }
+
+
+@dataclass(frozen=True)
+class Mark:
+    """An event that gave a version a stage or an alias: a promotion or an alias move."""
+
+    lane: str
+    row: str
+    version: int
+    time: str
+    time_ms: int
+    change: str
+    actor: str
+    approver: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lane": self.lane,
+            "row": self.row,
+            "version": self.version,
+            "time": self.time,
+            "time_ms": self.time_ms,
+            "change": self.change,
+            "actor": self.actor,
+            "approver": self.approver or "—",
+            "reason": self.reason or "—",
+        }
+
+
+def serving_stage(config: Config) -> str:
+    """The stage whose holders serve: ``Production`` if configured, else the last one held."""
+    named = config.stage("Production")
+    if named is not None:
+        return named
+    held = [s for s in config.stages if s not in (config.initial_stage, config.archive_stage)]
+    return held[-1] if held else config.stages[-1]
+
+
+@dataclass
+class _Open:
+    """A bar not closed yet."""
+
+    lane: str
+    version: int
+    start: str
+    mark: Mark | None
+
+
+@dataclass
+class _Walk:
+    """The fold over one model's events: what is open, what is done."""
+
+    shown: set[str]
+    initial: str
+    serving: str
+    stage_of: dict[int, str] = field(default_factory=dict)
+    open: dict[tuple[str, int], _Open] = field(default_factory=dict)
+    alias_at: dict[str, int] = field(default_factory=dict)
+    done: list[tuple[_Open, str]] = field(default_factory=list)
+    reached: set[int] = field(default_factory=set)
+
+    def start(self, lane: str, version: int, event: Event, change: str | None) -> None:
+        mark = None
+        if change is not None:
+            mark = Mark(
+                lane=lane,
+                row=lane,
+                version=version,
+                time=event.time,
+                time_ms=0,
+                change=change,
+                actor=event.actor,
+                approver=event.approver,
+                reason=event.reason,
+            )
+        self.open[(lane, version)] = _Open(lane, version, event.time, mark)
+
+    def stop(self, lane: str, version: int, time: str) -> None:
+        found = self.open.pop((lane, version), None)
+        if found is not None:
+            self.done.append((found, time))
+
+    def step(self, event: Event) -> None:
+        action, number = event.action, event.version
+        if number is None:
+            return
+        if action == "register":
+            self._enter(str(event.data.get("stage", self.initial)), number, event, None)
+        elif action == "transition":
+            old = self.stage_of.get(number, str(event.data.get("from", "")))
+            self.stop(old, number, event.time)
+            new = str(event.data.get("to", ""))
+            self._enter(new, number, event, f"{old} → {new}")
+        elif action in ("alias_set", "alias_delete"):
+            self._alias(event, number)
+        elif action == "renumber" and not event.data.get("rewritten"):
+            self._renumber(number, int(event.data["to"]))
+
+    def _enter(self, stage: str, number: int, event: Event, change: str | None) -> None:
+        self.stage_of[number] = stage
+        if stage == self.serving:
+            self.reached.add(number)
+        if stage in self.shown:
+            self.start(stage, number, event, change)
+
+    def _alias(self, event: Event, number: int) -> None:
+        lane = f"@{event.data.get('alias', '')}"
+        before = self.alias_at.pop(lane, None)
+        if before is not None:
+            self.stop(lane, before, event.time)
+        if event.action == "alias_set":
+            self.alias_at[lane] = number
+            change = f"{lane} → version {number}"
+            self.start(lane, number, event, change)
+
+    def _renumber(self, old: int, new: int) -> None:
+        if old in self.stage_of:
+            self.stage_of[new] = self.stage_of.pop(old)
+        if old in self.reached:
+            self.reached.add(new)
+        for key in [k for k in self.open if k[1] == old]:
+            self.open[(key[0], new)] = self.open.pop(key)
+            self.open[(key[0], new)].version = new
+        self.alias_at = {a: new if v == old else v for a, v in self.alias_at.items()}
+
+
+def lanes(config: Config, seen: set[str]) -> list[str]:
+    """The timeline's lanes in order: held stages (configured first), then aliases."""
+    skip = {config.initial_stage, config.archive_stage}
+    stages = [s for s in config.stages if s not in skip]
+    others = sorted(s for s in seen - set(stages) if not s.startswith("@"))
+    return stages + others + sorted(s for s in seen if s.startswith("@"))
+
+
+def timeline(
+    events: list[Event], config: Config, after: datetime | None, end: datetime | None
+) -> tuple[list[str], list[Bar], list[Mark], set[int]]:
+    """Rows, bars and marks of one model's events (in trail order), and the versions that
+    ever reached the serving stage.
+
+    Bars still open end at ``end`` ("generated at"); with ``after``, bars are clipped
+    to start there and earlier marks are left out.
+    """
+    skip = {config.initial_stage, config.archive_stage}
+    seen = {str(e.data.get("to")) for e in events if e.action == "transition"}
+    shown = (set(config.stages) | seen) - skip
+    walk = _Walk(shown=shown, initial=config.initial_stage, serving=serving_stage(config))
+    for event in events:
+        walk.step(event)
+    last = end or (parse_moment(events[-1].time) if events else _EPOCH)
+    stops = [*walk.done, *((o, "") for o in walk.open.values())]
+    bars, marks = _draw(stops, after, last)
+    order = lanes(config, {b.lane for b in bars})
+    return _rows(order, bars, marks), bars, marks, walk.reached
+
+
+def _draw(
+    stops: list[tuple[_Open, str]], after: datetime | None, last: datetime
+) -> tuple[list[Bar], list[Mark]]:
+    """Bars (still open when ``end`` is empty) clipped to ``after``; marks since ``after``."""
+    floor = millis(after) if after is not None else None
+    bars: list[Bar] = []
+    marks: list[Mark] = []
+    for opened, end in stops:
+        start_ms = millis(parse_moment(opened.start))
+        end_ms = max(start_ms, millis(parse_moment(end) if end else last))
+        if floor is not None and end_ms < floor:
+            continue
+        mark = opened.mark
+        if mark is not None and (floor is None or start_ms >= floor):
+            marks.append(replace(mark, version=opened.version, time_ms=start_ms))
+        clipped = max(start_ms, floor) if floor is not None else start_ms
+        bars.append(
+            Bar(
+                lane=opened.lane,
+                row=opened.lane,
+                version=opened.version,
+                start=opened.start,
+                end=end,
+                start_ms=clipped,
+                end_ms=max(end_ms, clipped),
+                held=not end,
+            )
+        )
+    bars.sort(key=lambda b: (b.start_ms, b.version, b.lane))
+    marks.sort(key=lambda m: (m.time_ms, m.version, m.lane))
+    return bars, marks
+
+
+def _rows(order: list[str], bars: list[Bar], marks: list[Mark]) -> list[str]:
+    """Give each bar a row: the lane, or ``lane · N`` when N-1 others hold it at that time.
+
+    Greedy by start time, so each row is as full as it can be; a mark goes on its bar's row.
+    """
+    ends: dict[str, list[int]] = {}
+    row_of: dict[tuple[str, int, int], str] = {}
+    for index, bar in enumerate(bars):
+        slots = ends.setdefault(bar.lane, [])
+        slot = next((i for i, end in enumerate(slots) if end <= bar.start_ms), len(slots))
+        if slot == len(slots):
+            slots.append(bar.end_ms)
+        else:
+            slots[slot] = bar.end_ms
+        row = bar.lane if slot == 0 else f"{bar.lane} · {slot + 1}"
+        bars[index] = replace(bar, row=row)
+        row_of[(bar.lane, bar.version, bar.start_ms)] = row
+    for index, mark in enumerate(marks):
+        row = row_of.get((mark.lane, mark.version, mark.time_ms), mark.lane)
+        marks[index] = replace(mark, row=row)
+    return [
+        lane if slot == 0 else f"{lane} · {slot + 1}"
+        for lane in order
+        for slot in range(max(1, len(ends.get(lane, []))))
+    ]
