@@ -105,7 +105,7 @@ def timeline_spec(model: ModelPage) -> dict[str, Any]:
     alt = _altair()
     lanes = list(dict.fromkeys(bar.lane for bar in model.bars))
     y = alt.Y("row:N", title=None, sort=model.rows, scale=alt.Scale(domain=model.rows))
-    x_axis = alt.Axis(title="time (UTC)", labelOverlap=True, grid=True)
+    x_axis = alt.Axis(title="time (UTC)", format="%b %d %H:%M", labelOverlap=True, grid=True)
     bars = (
         alt.Chart(alt.Data(name="bars"))
         # Consecutive holders of one stage alternate in shade, so their bars read apart.
