@@ -136,6 +136,8 @@ class _Walk:
 
     def step(self, event: Event) -> None:
         action, number = event.action, event.version
+        if action == "alias_delete":
+            self._alias(event, None)
         if number is None:
             return
         if action == "register":
@@ -145,7 +147,7 @@ class _Walk:
             self.stop(old, number, event.time)
             new = str(event.data.get("to", ""))
             self._enter(new, number, event, f"{old} → {new}")
-        elif action in ("alias_set", "alias_delete"):
+        elif action == "alias_set":
             self._alias(event, number)
         elif action == "renumber" and not event.data.get("rewritten"):
             self._renumber(number, int(event.data["to"]))
@@ -157,12 +159,13 @@ class _Walk:
         if stage in self.shown:
             self.start(stage, number, event, change)
 
-    def _alias(self, event: Event, number: int) -> None:
+    def _alias(self, event: Event, number: int | None) -> None:
+        """Move (or, with no ``number``, delete) an alias: its holder's bar ends here."""
         lane = f"@{event.data.get('alias', '')}"
         before = self.alias_at.pop(lane, None)
         if before is not None:
             self.stop(lane, before, event.time)
-        if event.action == "alias_set":
+        if number is not None:
             self.alias_at[lane] = number
             change = f"{lane} → version {number}"
             self.start(lane, number, event, change)

@@ -20,9 +20,9 @@ CI = "ci@example.com"
 APPROVER = "alice@example.com"
 
 HOSTILE_DESCRIPTION = "<script>window.__pwned = 'description'</script>\u2028<!-- not a comment"
-HOSTILE_TAG = "\"><img src=x onerror=\"window.__pwned='tag'\">"
+HOSTILE_TAG = '"><img src=x onerror="window.__pwned=\'tag\'">'
 HOSTILE_REASON = (
-    "</script><script>window.__pwned='reason'</script> =HYPERLINK(\"http://evil.example\",\"x\")"
+    '</script><script>window.__pwned=\'reason\'</script> =HYPERLINK("http://evil.example","x")'
 )
 HOSTILE_APPROVER = "<svg onload=\"alert('approver')\">bob@example.com"
 HOSTILE_ACTOR = "'\"><iframe srcdoc=\"<script>parent.__pwned='actor'</script>\"></iframe>"
