@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -25,7 +26,7 @@ from tests.support.report import (
     build_story,
 )
 
-if False:  # typing only, without importing playwright at collection
+if TYPE_CHECKING:  # playwright is imported by the browser helper, when a test runs
     from playwright.sync_api import Browser, Page
 
 
