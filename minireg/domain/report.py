@@ -63,6 +63,8 @@ class Verification:
 
     ok: bool
     problems: tuple[str, ...] = ()
+    ran: bool = True
+    """False when the report was made without running ``verify`` (``--no-verify``)."""
 
 
 @dataclass(frozen=True)
@@ -203,16 +205,15 @@ def build_page(
     scoped = [e for e in events if options.model is None or e.model == options.model]
     after = options.since
     recent = [e for e in scoped if after is None or parse_moment(e.time) >= after]
-    names = sorted({r.model for r in records} | {e.model for e in scoped if e.action == "register"})
+    events_of: dict[str, list[Event]] = {}
+    for event in scoped:
+        events_of.setdefault(event.model, []).append(event)
+    records_of: dict[str, list[VersionRecord]] = {}
+    for rec in records:
+        records_of.setdefault(rec.model, []).append(rec)
+    names = sorted(set(records_of) | {e.model for e in scoped if e.action == "register"})
     models = [
-        _model_page(
-            name,
-            [e for e in scoped if e.model == name],
-            [r for r in records if r.model == name],
-            config,
-            after,
-            end,
-        )
+        _model_page(name, events_of.get(name, []), records_of.get(name, []), config, after, end)
         for name in names
     ]
     overview = Overview(

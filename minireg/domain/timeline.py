@@ -8,7 +8,7 @@ need not be time order: a bar never ends before it starts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -92,12 +92,13 @@ def serving_stage(config: Config) -> str:
 
 @dataclass
 class _Open:
-    """A bar not closed yet."""
+    """A bar not closed yet, and the event that opened it (None for a registration)."""
 
     lane: str
     version: int
     start: str
-    mark: Mark | None
+    event: Event | None
+    change: str | None
 
 
 @dataclass
@@ -114,20 +115,8 @@ class _Walk:
     reached: set[int] = field(default_factory=set)
 
     def start(self, lane: str, version: int, event: Event, change: str | None) -> None:
-        mark = None
-        if change is not None:
-            mark = Mark(
-                lane=lane,
-                row=lane,
-                version=version,
-                time=event.time,
-                time_ms=0,
-                change=change,
-                actor=event.actor,
-                approver=event.approver,
-                reason=event.reason,
-            )
-        self.open[(lane, version)] = _Open(lane, version, event.time, mark)
+        opener = event if change is not None else None
+        self.open[(lane, version)] = _Open(lane, version, event.time, opener, change)
 
     def stop(self, lane: str, version: int, time: str) -> None:
         found = self.open.pop((lane, version), None)
@@ -206,66 +195,110 @@ def timeline(
         walk.step(event)
     last = end or (parse_moment(events[-1].time) if events else _EPOCH)
     stops = [*walk.done, *((o, "") for o in walk.open.values())]
-    bars, marks = _draw(stops, after, last)
-    order = lanes(config, {b.lane for b in bars})
-    return _rows(order, bars, marks), bars, marks, walk.reached
-
-
-def _draw(
-    stops: list[tuple[_Open, str]], after: datetime | None, last: datetime
-) -> tuple[list[Bar], list[Mark]]:
-    """Bars (still open when ``end`` is empty) clipped to ``after``; marks since ``after``."""
+    spans = _spans(stops, after, last)
+    order = lanes(config, {span.opened.lane for span in spans})
+    rows = _rows(spans)
+    bars = [span.bar(row) for span, row in zip(spans, rows)]
     floor = millis(after) if after is not None else None
-    bars: list[Bar] = []
-    marks: list[Mark] = []
+    marks = [
+        mark
+        for span, row in zip(spans, rows)
+        if (mark := span.mark(row)) is not None and (floor is None or mark.time_ms >= floor)
+    ]
+    marks.sort(key=lambda m: (m.time_ms, m.version, m.lane))
+    return _row_names(order, set(rows)), bars, marks, walk.reached
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A bar before its row is known."""
+
+    opened: _Open
+    end: str
+    start_ms: int
+    end_ms: int
+    clipped: int
+
+    def bar(self, row: str) -> Bar:
+        return Bar(
+            lane=self.opened.lane,
+            row=row,
+            version=self.opened.version,
+            start=self.opened.start,
+            end=self.end,
+            start_ms=self.clipped,
+            end_ms=max(self.end_ms, self.clipped),
+            held=not self.end,
+        )
+
+    def mark(self, row: str) -> Mark | None:
+        event, change = self.opened.event, self.opened.change
+        if event is None or change is None:
+            return None
+        return Mark(
+            lane=self.opened.lane,
+            row=row,
+            version=self.opened.version,
+            time=event.time,
+            time_ms=self.start_ms,
+            change=change,
+            actor=event.actor,
+            approver=event.approver,
+            reason=event.reason,
+        )
+
+
+def _spans(stops: list[tuple[_Open, str]], after: datetime | None, last: datetime) -> list[_Span]:
+    """Every stretch that reaches ``after`` or later, clipped to it, sorted by start."""
+    floor = millis(after) if after is not None else None
+    until = millis(last)
+    spans = []
     for opened, end in stops:
         start_ms = millis(parse_moment(opened.start))
-        end_ms = max(start_ms, millis(parse_moment(end) if end else last))
+        end_ms = max(start_ms, millis(parse_moment(end)) if end else until)
         if floor is not None and end_ms < floor:
             continue
-        mark = opened.mark
-        if mark is not None and (floor is None or start_ms >= floor):
-            marks.append(replace(mark, version=opened.version, time_ms=start_ms))
         clipped = max(start_ms, floor) if floor is not None else start_ms
-        bars.append(
-            Bar(
-                lane=opened.lane,
-                row=opened.lane,
-                version=opened.version,
-                start=opened.start,
-                end=end,
-                start_ms=clipped,
-                end_ms=max(end_ms, clipped),
-                held=not end,
-            )
-        )
-    bars.sort(key=lambda b: (b.start_ms, b.version, b.lane))
-    marks.sort(key=lambda m: (m.time_ms, m.version, m.lane))
-    return bars, marks
+        spans.append(_Span(opened, end, start_ms, end_ms, clipped))
+    spans.sort(key=lambda s: (s.clipped, s.opened.version, s.opened.lane))
+    return spans
 
 
-def _rows(order: list[str], bars: list[Bar], marks: list[Mark]) -> list[str]:
-    """Give each bar a row: the lane, or ``lane · N`` when N-1 others hold it at that time.
+MAX_ROWS = 6
+_FOREVER = 2**63
+"""Rows a lane gets for holders at the same time; more holders share a last row (``· more``)."""
 
-    Greedy by start time, so each row is as full as it can be; a mark goes on its bar's row.
+
+def _rows(spans: list[_Span]) -> list[str]:
+    """Each span's row: the lane, or ``lane · N`` when N-1 others hold it at that time.
+
+    Greedy by start time, so each row is as full as it can be. A lane has at most
+    :data:`MAX_ROWS` rows of its own; holders beyond that overlap on ``lane · more``.
     """
     ends: dict[str, list[int]] = {}
-    row_of: dict[tuple[str, int, int], str] = {}
-    for index, bar in enumerate(bars):
-        slots = ends.setdefault(bar.lane, [])
-        slot = next((i for i, end in enumerate(slots) if end <= bar.start_ms), len(slots))
+    rows = []
+    for span in spans:
+        lane = span.opened.lane
+        slots = ends.setdefault(lane, [])
+        slot = next((i for i, end in enumerate(slots) if end <= span.clipped), len(slots))
+        if slot == MAX_ROWS:
+            rows.append(f"{lane} · more")
+            continue
+        # A bar still held keeps its row to the end, even where the page ends at its start.
+        until = span.end_ms if span.end else _FOREVER
         if slot == len(slots):
-            slots.append(bar.end_ms)
+            slots.append(until)
         else:
-            slots[slot] = bar.end_ms
-        row = bar.lane if slot == 0 else f"{bar.lane} · {slot + 1}"
-        bars[index] = replace(bar, row=row)
-        row_of[(bar.lane, bar.version, bar.start_ms)] = row
-    for index, mark in enumerate(marks):
-        row = row_of.get((mark.lane, mark.version, mark.time_ms), mark.lane)
-        marks[index] = replace(mark, row=row)
-    return [
-        lane if slot == 0 else f"{lane} · {slot + 1}"
-        for lane in order
-        for slot in range(max(1, len(ends.get(lane, []))))
-    ]
+            slots[slot] = until
+        rows.append(lane if slot == 0 else f"{lane} · {slot + 1}")
+    return rows
+
+
+def _row_names(order: list[str], used: set[str]) -> list[str]:
+    """The timeline's rows top to bottom: each lane, then its extra rows in use."""
+    names = []
+    for lane in order:
+        names.append(lane)
+        names += [f"{lane} · {n}" for n in range(2, MAX_ROWS + 1) if f"{lane} · {n}" in used]
+        names += [f"{lane} · more"] if f"{lane} · more" in used else []
+    return names

@@ -97,6 +97,7 @@ class Maintenance(RegistryCore):
         model: str | None = None,
         since: str | None = None,
         now: bool = False,
+        verify: bool = True,
     ) -> ReportFile:
         """Write the registry's report to ``out``: one self-contained HTML page.
 
@@ -112,6 +113,8 @@ class Maintenance(RegistryCore):
             model: only this model.
             since: only what happened at or after this ISO date/time.
             now: stamp "generated at" with the current time instead.
+            verify: run :meth:`verify` and show its result (it re-hashes every artifact,
+                which takes long for big registries; False shows "not run").
 
         Raises:
             InvalidInput: a bad ``since`` or ``out``, or the ``minireg[report]`` extra
@@ -123,4 +126,6 @@ class Maintenance(RegistryCore):
         """
         from minireg.service.report import write_report
 
-        return write_report(cast("Registry", self), Path(out), model=model, since=since, now=now)
+        return write_report(
+            cast("Registry", self), Path(out), model=model, since=since, now=now, verify=verify
+        )

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def write_report(
-    reg: Registry, out: Path, *, model: str | None, since: str | None, now: bool
+    reg: Registry, out: Path, *, model: str | None, since: str | None, now: bool, verify: bool
 ) -> ReportFile:
     """Write the report of ``reg`` to ``out`` (see :meth:`Registry.report`)."""
     check_out_path(reg.root, out)
@@ -32,11 +32,13 @@ def write_report(
     if model is not None and not any(e.model == model for e in events):
         raise decisions.no_model(model)
     records = reg.versions(model) if events else []
-    check = reg.verify()
+    if verify:
+        report = reg.verify()
+        check = Verification(report.ok, tuple(report.problems))
+    else:
+        check = Verification(ok=False, ran=False)
     options = ReportOptions(model=model, since=after, now=utc_text(reg.clock()) if now else "")
-    page = build_page(
-        events, records, reg.config, Verification(check.ok, tuple(check.problems)), options
-    )
+    page = build_page(events, records, reg.config, check, options)
     from minireg.adapters.report import render_html
 
     data = render_html(page)
@@ -48,7 +50,7 @@ def write_report(
         models=view.models,
         versions=view.versions,
         events=view.events,
-        verified=check.ok,
+        verified=check.ok if check.ran else None,
         head=view.head,
         generated_at=view.generated_at,
     )

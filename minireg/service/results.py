@@ -168,7 +168,8 @@ class ReportFile:
     models: int
     versions: int
     events: int
-    verified: bool
+    verified: bool | None
+    """Whether ``verify`` passed; None when it was not run."""
     head: str
     """The trail head's hash the page shows."""
     generated_at: str

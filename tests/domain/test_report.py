@@ -9,7 +9,7 @@ from minireg.domain.config import Config
 from minireg.domain.records import Draft, Event, chain
 from minireg.domain.report import ReportOptions, Verification, build_page
 from minireg.domain.state import fold
-from minireg.domain.timeline import Bar
+from minireg.domain.timeline import MAX_ROWS, Bar
 
 CONFIG = Config(exclusive=frozenset({"Production"}))
 OK = Verification(ok=True)
@@ -220,3 +220,16 @@ def test_an_empty_registry_has_an_empty_page() -> None:
     page = build_page([], [], CONFIG, OK, ReportOptions())
     assert page.models == [] and page.audit == []
     assert page.overview.generated_at == "" and page.overview.head == ""
+
+
+def test_a_crowded_stage_gets_a_bounded_number_of_rows() -> None:
+    trail = Trail()
+    for version in range(1, MAX_ROWS + 4):
+        trail.register(version, "m", version)
+        trail.move(version, "m", version, "None", "Staging")  # and all stay there
+    model = trail.page().models[0]
+    own = ["Staging", *(f"Staging · {n}" for n in range(2, MAX_ROWS + 1))]
+    assert model.rows == [*own, "Staging · more", "Production"]
+    rows = [b.row for b in sorted(model.bars, key=lambda b: b.version)]
+    assert rows == [*own, "Staging · more", "Staging · more", "Staging · more"]
+    assert [m.row for m in sorted(model.marks, key=lambda m: m.version)] == rows

@@ -139,3 +139,12 @@ def test_without_the_report_extra_the_command_names_the_install(
         "error: The report needs Altair; install it with `pip install 'minireg[report]'`.\n"
     )
     assert not (tmp_path / "r.html").exists()
+
+
+def test_no_verify_says_on_the_page_that_verify_was_not_run(story: Story, tmp_path: Path) -> None:
+    done = story.registry.report(tmp_path / "r.html", verify=False)
+    assert done.verified is None
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert '<span class="bad">not run</span>' in page and "verify not run" in page
+    res = run_cli("report", str(tmp_path / "c.html"), "-r", str(story.registry.root), "--no-verify")
+    assert res.exit_code == 0 and res.stderr.endswith("; verify not run.\n")

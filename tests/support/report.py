@@ -132,3 +132,41 @@ def build_story(root: Path, *, hostile: bool = True) -> Story:
         reg.set_tag("churn_predictor", 3, "note", HOSTILE_TAG, actor=HOSTILE_ACTOR,
                     now=clock.tick())  # fmt: skip
     return story
+
+
+def build_many(root: Path, size: int) -> minireg.Registry:
+    """A registry of ``size`` versions of one model, written fast as chained events.
+
+    Every version goes to Staging and stays (so the Staging lane needs more rows than it
+    gets), every 5th to Production with the previous holder archived, @champion following.
+    """
+    from minireg._version import TOOL
+    from minireg.domain.records import Draft, Event, chain
+
+    reg = minireg.init_registry(root)
+    artifact = reg.storage.put_object(b"one small model shared by every version\n")
+    lines: list[str] = []
+    head: Event | None = None
+    moment = START
+    for n in range(1, size + 1):
+        body = {"artifact": "m.joblib", "artifact_sha256": artifact, "flavor": "joblib",
+                "metrics": {"auc_roc": 0.7 + n / (10 * size)}, "stage": "None"}  # fmt: skip
+        drafts = [Draft("register", "many", n, body)]
+        drafts.append(Draft("transition", "many", n, {"from": "None", "to": "Staging"}))
+        if n % 5 == 0:
+            if n > 5:
+                old = {"from": "Production", "to": "Archived"}
+                drafts.append(Draft("transition", "many", n - 5, old))
+            new = {"from": "Staging", "to": "Production"}
+            drafts.append(Draft("transition", "many", n, new, approver=APPROVER, reason="up"))
+            drafts.append(Draft("alias_set", "many", n, {"alias": "champion", "previous": None}))
+        for draft in drafts:
+            moment += timedelta(minutes=5)
+            when = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            if draft.action == "register":
+                draft.data["created_at"] = when
+            (head,) = chain([draft], head=head, time=when, actor=CI, tool=TOOL)
+            lines.append(head.to_line())
+    (root / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    reg.rebuild()
+    return reg

@@ -4,11 +4,24 @@
   "use strict";
   var data = JSON.parse(document.getElementById("minireg-data").textContent);
   var views = {};
-  var embedOptions = { renderer: "svg", actions: false, ast: true };
+  var embedOptions = { actions: false, ast: true };
 
-  function embed(kind, index, spec) {
+  // Each dataset comes as {columns, rows}; Vega takes one object per row.
+  function objects(table) {
+    return table.rows.map(function (row) {
+      var item = {};
+      table.columns.forEach(function (column, i) {
+        item[column] = row[i];
+      });
+      return item;
+    });
+  }
+
+  function embed(kind, index, spec, datasets, renderer) {
+    spec.datasets = datasets;
     var target = document.getElementById(kind + "-" + index);
-    return vegaEmbed(target, spec, embedOptions).then(function (result) {
+    var options = Object.assign({ renderer: renderer }, embedOptions);
+    return vegaEmbed(target, spec, options).then(function (result) {
       views[kind + "-" + index] = result.view;
     });
   }
@@ -16,9 +29,14 @@
   function charts() {
     var pending = [];
     data.charts.forEach(function (chart, index) {
-      pending.push(embed("timeline", index, chart.timeline));
+      var datasets = {
+        bars: objects(chart.data.bars),
+        marks: objects(chart.data.marks),
+        points: objects(chart.data.points)
+      };
+      pending.push(embed("timeline", index, chart.timeline, datasets, chart.renderer));
       if (chart.metrics) {
-        pending.push(embed("metrics", index, chart.metrics));
+        pending.push(embed("metrics", index, chart.metrics, datasets, chart.renderer));
       }
     });
     document.querySelectorAll("select.metric").forEach(function (select) {
@@ -42,42 +60,60 @@
     return String(a).localeCompare(String(b));
   }
 
+  // The audit table: every event in the data, sorted and filtered in memory; only the first
+  // rows that match are in the document (a page of a big trail stays quick), more on demand.
+  var PAGE = 500;
+
   function auditTable() {
     var table = document.getElementById("audit-table");
     var body = table.tBodies[0];
     var filter = document.getElementById("audit-filter");
     var count = document.getElementById("audit-count");
+    var more = document.getElementById("audit-more");
     var rows = data.audit.rows.map(function (cells) {
-      var tr = document.createElement("tr");
-      cells.forEach(function (cell) {
-        var td = document.createElement("td");
-        td.textContent = cell === null ? "" : String(cell);
-        tr.appendChild(td);
-      });
-      return { cells: cells, tr: tr, text: cells.join("\u0000").toLowerCase() };
+      return { cells: cells, tr: null, text: cells.join("\u0000").toLowerCase() };
     });
+    var order = rows.slice();
     var sorted = { column: 0, descending: false };
+    var limit = PAGE;
+
+    function element(row) {
+      if (row.tr === null) {
+        row.tr = document.createElement("tr");
+        row.cells.forEach(function (cell) {
+          var td = document.createElement("td");
+          td.textContent = cell === null ? "" : String(cell);
+          row.tr.appendChild(td);
+        });
+      }
+      return row.tr;
+    }
 
     function show() {
       var query = filter.value.trim().toLowerCase();
-      var fragment = document.createDocumentFragment();
-      var shown = 0;
-      rows.forEach(function (row) {
-        row.tr.hidden = query !== "" && row.text.indexOf(query) < 0;
-        if (!row.tr.hidden) shown += 1;
-        fragment.appendChild(row.tr);
+      var matches = order.filter(function (row) {
+        return query === "" || row.text.indexOf(query) >= 0;
       });
-      body.appendChild(fragment);
-      count.textContent = shown + " of " + rows.length + " events";
+      var fragment = document.createDocumentFragment();
+      matches.slice(0, limit).forEach(function (row) {
+        fragment.appendChild(element(row));
+      });
+      body.replaceChildren(fragment);
+      var left = matches.length - Math.min(limit, matches.length);
+      count.textContent =
+        matches.length + " of " + rows.length + " events" +
+        (left > 0 ? " (the first " + limit + " shown)" : "");
+      more.hidden = left <= 0;
+      more.textContent = "Show " + Math.min(left, PAGE) + " more";
     }
 
     function sortBy(column) {
       var descending = sorted.column === column ? !sorted.descending : false;
       sorted = { column: column, descending: descending };
-      rows.sort(function (a, b) {
-        var order = compare(a.cells[column], b.cells[column]);
-        if (order === 0) order = a.cells[0] - b.cells[0];
-        return descending ? -order : order;
+      order.sort(function (a, b) {
+        var found = compare(a.cells[column], b.cells[column]);
+        if (found === 0) found = a.cells[0] - b.cells[0];
+        return descending ? -found : found;
       });
       table.querySelectorAll("th").forEach(function (th, i) {
         th.setAttribute("aria-sort", i === column ? (descending ? "descending" : "ascending") : "none");
@@ -90,7 +126,14 @@
         sortBy(Number(button.getAttribute("data-column")));
       });
     });
-    filter.addEventListener("input", show);
+    filter.addEventListener("input", function () {
+      limit = PAGE;
+      show();
+    });
+    more.addEventListener("click", function () {
+      limit += PAGE;
+      show();
+    });
     show();
   }
 

@@ -117,6 +117,14 @@ def report(
             "trail's last event, so the same trail gives the same bytes).",
         ),
     ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify/--no-verify",
+            help="Run verify and show its result on the page (it re-hashes every artifact; "
+            "--no-verify shows 'not run', e.g. when the same CI job just ran minireg verify).",
+        ),
+    ] = True,
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
 ) -> None:

@@ -23,6 +23,7 @@ from tests.support.report import (
     HOSTILE_REASON,
     MODELS,
     Story,
+    build_many,
     build_story,
 )
 
@@ -46,6 +47,15 @@ def report(story: Story, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def browser() -> Iterator[Browser]:
     with chromium() as found:
         yield found
+
+
+@pytest.fixture(scope="module")
+def big_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """The page of 1,200 versions of one model, and its number of events."""
+    reg = build_many(tmp_path_factory.mktemp("many") / "registry", 1200)
+    out = tmp_path_factory.mktemp("page") / "big.html"
+    reg.report(out, verify=False)
+    return out, len(reg.history())
 
 
 def count(page: Page, selector: str) -> int:
@@ -188,3 +198,38 @@ def test_hostile_registry_text_is_shown_as_text_and_never_runs(
         page.wait_for_timeout(200)  # an onload or onerror would have fired by now
         assert page.evaluate("typeof window.__pwned") == "undefined"
         assert seen.dialogs == [] and seen.errors == [] and seen.requests == []
+
+
+SCENE_MARKS = """view => {
+  const found = {};
+  (function walk(node) {
+    if (node.marktype && node.name) found[node.name] = node.items.length;
+    (node.items || []).forEach(item => (item.items || []).forEach(walk));
+  })(window.minireg.views[view].scenegraph().root);
+  return found;
+}"""
+"""The number of items of each named mark in a Vega view's scene (what a canvas draws)."""
+
+
+def test_a_big_trail_is_drawn_on_canvas_and_its_table_comes_in_pages(
+    big_report: tuple[Path, int], browser: Browser
+) -> None:
+    path, events = big_report
+    with visit(browser, path) as seen:
+        page = seen.page
+        assert count(page, "#timeline-0 canvas") == 1 and count(page, "#timeline-0 svg") == 0
+        # 1,200 versions in Staging, 240 of them in Production, @champion on each of those.
+        scene = page.evaluate(SCENE_MARKS, "timeline-0")
+        assert scene["layer_0_marks"] == scene["layer_1_marks"] == 1200 + 240 + 240
+        assert page.evaluate(SCENE_MARKS, "metrics-0")["layer_1_marks"] == 1200
+        rows = "#audit-table tbody tr"
+        assert count(page, rows) == 500
+        assert (
+            page.inner_text("#audit-count") == f"{events} of {events} events (the first 500 shown)"
+        )
+        page.click("#audit-more")
+        assert count(page, rows) == 1000
+        page.fill("#audit-filter", "alias_set")
+        assert count(page, rows) == 240 and page.is_hidden("#audit-more")
+        assert page.inner_text("#overview").count("not run") == 1
+        assert seen.errors == [] and seen.requests == []
