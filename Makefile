@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-peers example-registry clean
+.PHONY: demo test lint typecheck bench bench-peers example-registry report-screenshot clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ bench-peers: $(STAMP)
 
 example-registry: $(STAMP)
 	$(BIN)/python examples/make_example_registry.py
+
+# The README's picture of `minireg report` (docs/report.png), in headless Chromium.
+report-screenshot: $(STAMP)
+	$(BIN)/python examples/report_screenshot.py docs/report.png
 
 clean:
 	rm -rf $(VENV) .bench .mypy_cache .pytest_cache .ruff_cache

@@ -47,6 +47,7 @@ def train(work: Path, c: float, seed: int) -> None:
 
 
 def main() -> None:
+    report = Path.cwd() / "demo-report.html"  # outlives the temporary repository
     with tempfile.TemporaryDirectory(prefix="minireg-demo-") as tmp:
         work = Path(tmp)
         (work / "data").mkdir()
@@ -85,6 +86,8 @@ def main() -> None:
         sh("minireg", "alias", "set", "churn_predictor", "champion", "2", cwd=work)
         sh("minireg", "history", "churn_predictor", cwd=work)
         sh("minireg", "verify", cwd=work)
+        # The story as one page to open in a browser (or publish from CI): needs minireg[report].
+        sh("minireg", "report", str(report), cwd=work)
         sh("minireg", "path", "models:/churn_predictor/Production", cwd=work)
 
         # Serving code names a stage, never a version; the artifact is checked before it loads.
@@ -116,6 +119,7 @@ def main() -> None:
         if not same:
             raise SystemExit("MLflow's model predicts differently from minireg's")
         print("\nThe demo ran end to end.")
+        print(f"The registry's report: {report}")
 
 
 if __name__ == "__main__":

@@ -40,5 +40,6 @@ COMMAND_API: dict[str, str] = {
     "hooks run": "minireg.service.registry.Registry.run_hooks",
     "hooks test": "minireg.service.registry.Registry.test_hooks",
     "hooks verify-signature": "minireg.adapters.webhook.verify_signature",
+    "report": "minireg.service.registry.Registry.report",
 }
 """Command (or command form) → the dotted name of the public function or method it calls."""

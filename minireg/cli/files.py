@@ -1,4 +1,4 @@
-"""Files out of the registry: convert the ledger, export xlsx / csv / mlflow."""
+"""Files out of the registry: convert the ledger, export xlsx / csv / mlflow, the report."""
 
 from __future__ import annotations
 
@@ -63,3 +63,29 @@ def export_mlflow(
         render.as_json(result.to_dict())
     else:
         render.export_plan(result, dry_run)
+
+
+def report(
+    out: Path,
+    model: str | None = None,
+    since: str | None = None,
+    now: bool = False,
+    verify: bool = True,
+    registry: Path | None = None,
+    json_out: bool = False,
+) -> None:
+    """minireg report: the registry's story as one self-contained HTML page."""
+    done = open_registry(registry).report(out, model=model, since=since, now=now, verify=verify)
+    if json_out:
+        render.as_json(done.to_dict())
+        return
+    verdict = {
+        True: "verify passed",
+        False: "verify FAILED (the page lists why)",
+        None: "verify not run",
+    }[done.verified]
+    render.message(
+        f"Wrote {out} ({done.bytes / 1e6:.2f} MB): {render.plural(done.models, 'model')}, "
+        f"{render.plural(done.versions, 'version')}, {render.plural(done.events, 'event')}; "
+        f"{verdict}."
+    )

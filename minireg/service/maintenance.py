@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from minireg.service.core import RegistryCore
-from minireg.service.results import Conversion
+from minireg.service.results import Conversion, ReportFile
 
 if TYPE_CHECKING:
     from minireg.service.gc import Collection
@@ -91,3 +91,43 @@ class Maintenance(RegistryCore):
 
         events = self.events()
         return write_xlsx(self.root, self.state().records(), events, Path(out))
+
+    def report(
+        self,
+        out: Path | str,
+        *,
+        model: str | None = None,
+        since: str | None = None,
+        now: bool = False,
+        verify: bool = True,
+    ) -> ReportFile:
+        """Write the registry's report to ``out``: one self-contained HTML page.
+
+        It shows, per model, a stage timeline (promotions with actor, approver and
+        reason), metrics across versions (Production versions highlighted, a metric
+        chooser), the current state, and the audit trail as a sortable, filterable
+        table with the trail's head hash and whether ``verify`` passed. Every script
+        and style is inline, so it opens offline. The same trail and options give the
+        same bytes: "generated at" is the trail head's time unless ``now``.
+
+        Args:
+            out: the HTML file to write (outside the registry).
+            model: only this model.
+            since: only what happened at or after this ISO date/time.
+            now: stamp "generated at" with the current time instead.
+            verify: run :meth:`verify` and show its result (it re-hashes every artifact,
+                which takes long for big registries; False shows "not run").
+
+        Raises:
+            InvalidInput: a bad ``since`` or ``out``, or the ``minireg[report]`` extra
+                (Altair, vl-convert) is missing.
+            NotFound: ``model`` does not exist.
+
+        Example:
+            >>> reg.report("report.html", model="churn_predictor", since="2024-03-01")
+        """
+        from minireg.service.report import write_report
+
+        return write_report(
+            cast("Registry", self), Path(out), model=model, since=since, now=now, verify=verify
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minireg.domain.decisions import PromotionPlan
@@ -156,3 +157,32 @@ class Query:
 
     def to_dict(self) -> dict[str, Any]:
         return {"columns": list(self.columns), "rows": list(self.rows)}
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """What ``report`` wrote: the page, its size, what it covers and whether verify passed."""
+
+    path: Path
+    bytes: int
+    models: int
+    versions: int
+    events: int
+    verified: bool | None
+    """Whether ``verify`` passed; None when it was not run."""
+    head: str
+    """The trail head's hash the page shows."""
+    generated_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data with stable keys, for ``--json``."""
+        return {
+            "path": str(self.path),
+            "bytes": self.bytes,
+            "models": self.models,
+            "versions": self.versions,
+            "events": self.events,
+            "verified": self.verified,
+            "head": self.head,
+            "generated_at": self.generated_at,
+        }

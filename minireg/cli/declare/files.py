@@ -1,4 +1,4 @@
-"""Declarations of the file commands: convert, export mlflow, export xlsx, export csv."""
+"""Declarations of the file commands: convert, export mlflow, export xlsx, export csv, report."""
 
 from __future__ import annotations
 
@@ -97,10 +97,54 @@ def export_csv(
     """
 
 
+@declares(files.report, "report")
+def report(
+    out: Annotated[
+        Path, typer.Argument(metavar="OUT", help="The HTML file to write, e.g. report.html.")
+    ],
+    model: Annotated[
+        Optional[str], typer.Option("--model", "-m", help="Only this model (default: all).")
+    ] = None,
+    since: Annotated[
+        Optional[str],
+        typer.Option("--since", help="Only what happened at or after this ISO date/time."),
+    ] = None,
+    now: Annotated[
+        bool,
+        typer.Option(
+            "--now",
+            help="Stamp 'generated at' with the current time (default: the time of the "
+            "trail's last event, so the same trail gives the same bytes).",
+        ),
+    ] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify/--no-verify",
+            help="Run verify and show its result on the page (it re-hashes every artifact; "
+            "--no-verify shows 'not run', e.g. when the same CI job just ran minireg verify).",
+        ),
+    ] = True,
+    registry: RegistryOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write one self-contained HTML page with the registry's story, to open or publish.
+
+    Per model: a stage timeline (hover a promotion for actor, approver and reason),
+    metrics across versions (Production versions highlighted, a metric chooser) and
+    the current state; then the audit trail as a table to sort and filter, with the
+    trail's head hash and whether verify passed. Every script is inline: it opens
+    offline. Needs the extra: pip install 'minireg[report]'.
+
+    Example: minireg report report.html --model churn_predictor --since 2024-03-01
+    """
+
+
 COMMANDS = (
     convert,
     export_mlflow,
     export_xlsx,
     export_csv,
+    report,
 )
 """This module's commands, in help order."""
