@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -203,6 +203,8 @@ def _create_version(s: Session, files: Files, want: Wanted, claims: Claims) -> M
     """Create the MLflow version of ``want`` unless it exists or another export makes it."""
     while True:
         existing = client.lookup(s, want.rec)
+        if existing and claims.still_working(want, existing[0].run_id):
+            continue
         if existing:
             return Made(existing[0].number, found=existing[0])
         mine = claims.claim(want)
@@ -292,24 +294,30 @@ def _export_model(
     claims: Claims | None,
     advance: Advance,
     tool: str,
-) -> dict[int, int | None]:
+) -> tuple[dict[int, int | None], Found]:
     """Export one model's versions in version order, then move its aliases.
 
     Returns:
-        minireg version -> MLflow version (None for a version a dry run would create).
+        minireg version -> MLflow version (None for a version a dry run would create),
+        and what MLflow held, its aliases read again if another export worked meanwhile.
     """
     if claims is not None and not found.exists:
         client.create_model(s, model.name, f"Exported from the minireg registry by {tool}.")
     mapping: dict[int, int | None] = {}
+    meanwhile = False
     for step in plan_model(model, found):
         number, row = _carry_out(s, files, model, found, step, claims)
         mapping[step.want.rec.version] = number
+        meanwhile = meanwhile or row.note == MEANWHILE
         advance(row)
     if claims is not None:
+        if meanwhile:
+            aliases, managed = client.read_aliases(s, model.name)
+            found = replace(found, aliases=aliases, managed=managed)
         for number in found.duplicates:
             client.delete_version(s, model.name, number)
         _sync_aliases(s, model, found, mapping)
-    return mapping
+    return mapping, found
 
 
 # -- the export ------------------------------------------------------------------
@@ -364,7 +372,7 @@ def export(
             claims = Claims(s, client.experiment_id(s, experiment), Watch(lease))
         for model in models:
             have = found[model.name]
-            mapping = _export_model(
+            mapping, have = _export_model(
                 s, files, model, have, claims=claims, advance=advance, tool=tool
             )
             note_aliases(result, model, have, mapping)

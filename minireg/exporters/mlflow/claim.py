@@ -81,6 +81,14 @@ class Claims:
     def is_live(self, run: FoundRun) -> bool:
         return self.watch.state(run, self.now_ms(), self.mono()) == "live"
 
+    def still_working(self, want: Wanted, run_id: str) -> bool:
+        """True (after a pause) while another export finishes the version of ``run_id``."""
+        runs = client.version_runs(self.s, self.experiment_id, want.rec)
+        if any(run.run_id == run_id and self.is_live(run) for run in runs):
+            self.sleep(self.watch.poll)
+            return True
+        return False
+
     def claim(self, want: Wanted) -> str | None:
         """My run, holding ``want``'s version; None: look the version up again (steps 2-5)."""
         rec = want.rec

@@ -96,6 +96,13 @@ def read_model(s: Session, model: str, experiment_id: str | None) -> Found:
     return found_model(aliases, managed, [_confirmed(s, model, mv) for mv in hits], runs)
 
 
+def read_aliases(s: Session, model: str) -> tuple[dict[str, int], list[str]]:
+    """A registered model's aliases (alias -> MLflow version) and those minireg manages."""
+    rm = s.call(s.client.get_registered_model, model)
+    aliases = {alias: int(number) for alias, number in (rm.aliases or {}).items()}
+    return aliases, [a for a in (rm.tags or {}).get("minireg.aliases", "").split(",") if a]
+
+
 def lookup(s: Session, rec: VersionRecord) -> list[FoundVersion]:
     """The MLflow versions tagged as ``rec`` (normally none or one), lowest first."""
     query = (
