@@ -22,40 +22,9 @@ from minireg.exporters.mlflow import limits, plan, result, tracking, wanted
 from minireg.exporters.mlflow.plan import Found, FoundVersion
 from minireg.exporters.mlflow.wanted import ModelWant
 from tests.conftest import ROOT
+from tests.support.records import SHA, event, rec
 
-SHA = "a" * 64
 STAGES = {"stages": ("None", "Staging", "Production", "Archived"), "initial": "None"}
-
-
-def rec(version: int = 1, **fields: object) -> VersionRecord:
-    base: dict[str, object] = {
-        "model": "churn",
-        "version": version,
-        "artifact": "model.joblib",
-        "artifact_sha256": SHA[:-1] + str(version),
-        "artifact_bytes": 120,
-        "flavor": "joblib",
-        "created_at": "2026-03-01T10:00:00Z",
-        "registered_by": "alice@corp",
-        "git_commit": "c0ffee",
-    }
-    base.update(fields)
-    return VersionRecord(**base)  # type: ignore[arg-type]
-
-
-def event(seq: int, action: str, version: int | None = 1, **fields: object) -> Event:
-    data = fields.pop("data", {})
-    return Event(
-        seq=seq,
-        time=f"2026-03-0{seq}T12:00:00Z",
-        actor="ci",
-        tool="minireg test",
-        action=action,
-        model="churn",
-        version=version,
-        data=data,  # type: ignore[arg-type]
-        **fields,  # type: ignore[arg-type]
-    )
 
 
 def model_want(*records: VersionRecord, events: list[Event] | None = None) -> ModelWant:
