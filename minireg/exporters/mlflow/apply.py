@@ -199,15 +199,19 @@ def _fill(s: Session, files: Files, want: Wanted, run_id: str, exp: str) -> Made
     return Made(made.number, note)
 
 
-def _create_version(s: Session, files: Files, want: Wanted, claims: Claims) -> Made:
+def _create_version(
+    s: Session, files: Files, want: Wanted, claims: Claims, found: Found
+) -> Made:
     """Create the MLflow version of ``want`` unless it exists or another export makes it."""
+    look_first = bool(found.runs_of(want.rec))
     while True:
         existing = client.lookup(s, want.rec)
         if existing and claims.still_working(want, existing[0].run_id):
             continue
         if existing:
             return Made(existing[0].number, found=existing[0])
-        mine = claims.claim(want)
+        mine = claims.claim(want, look_first)
+        look_first = True
         if mine is None:
             continue
         with claims.holding(mine):
@@ -254,7 +258,7 @@ def _carry_out(
         return number, entry(want, model.aliases, step.action, number, step.changes)
     if claims is None:
         return None, entry(want, model.aliases, "create", None, ["new"])
-    made = _create_version(s, files, want, claims)
+    made = _create_version(s, files, want, claims, found)
     if made.found is not None:
         diff = diff_version(want, made.found)
         _sync_version(s, want, diff, found, claims)
@@ -370,12 +374,16 @@ def export(
         claims = None
         if not dry_run:
             claims = Claims(s, client.experiment_id(s, experiment), Watch(lease))
-        for model in models:
-            have = found[model.name]
-            mapping, have = _export_model(
-                s, files, model, have, claims=claims, advance=advance, tool=tool
-            )
-            note_aliases(result, model, have, mapping)
+        try:
+            for model in models:
+                have = found[model.name]
+                mapping, have = _export_model(
+                    s, files, model, have, claims=claims, advance=advance, tool=tool
+                )
+                note_aliases(result, model, have, mapping)
+        finally:
+            if claims is not None:
+                claims.close()
         result.mlflow_seconds = s.seconds
         result.mlflow_calls = s.calls
         result.mlflow_by_call = dict(s.by_call)

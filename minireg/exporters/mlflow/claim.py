@@ -66,6 +66,10 @@ class Claims:
     clock: Callable[[], float] = time.time
     mono: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    _held: str | None = field(default=None, init=False)
+    _beater: threading.Thread | None = field(default=None, init=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _beating: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -89,16 +93,24 @@ class Claims:
             return True
         return False
 
-    def claim(self, want: Wanted) -> str | None:
-        """My run, holding ``want``'s version; None: look the version up again (steps 2-5)."""
+    def claim(self, want: Wanted, look_first: bool = True) -> str | None:
+        """My run, holding ``want``'s version; None: look the version up again (steps 2-5).
+
+        ``look_first=False`` skips step 2 when the export's first reading of
+        MLflow showed no run of the version: the check after the claim is what
+        keeps two exports apart, the look before only spares a claim made in vain.
+        """
         rec = want.rec
-        if self.sorted_runs(client.version_runs(self.s, self.experiment_id, rec))["live"]:
+        runs = client.version_runs(self.s, self.experiment_id, rec) if look_first else []
+        if self.sorted_runs(runs)["live"]:
             self.sleep(self.watch.poll)
             return None
         tags = {**run_tags(want), HEARTBEAT: str(self.now_ms()), CLAIMED_BY: self.me}
         mine = client.start_run(self.s, self.experiment_id, ms(rec.created_at), tags)
         others = self.sorted_runs(client.version_runs(self.s, self.experiment_id, rec), mine)
-        if others["live"] or client.lookup(self.s, rec):
+        # With no other run of the version, no version can have been made since the
+        # caller looked (making one takes a run); with others, it may have.
+        if others["live"] or (any(others.values()) and client.lookup(self.s, rec)):
             client.discard_run(self.s, self.experiment_id, mine)
             if others["live"]:
                 self.sleep(random.uniform(0.5, 2.0) * self.watch.poll)
@@ -110,27 +122,45 @@ class Claims:
     @contextlib.contextmanager
     def holding(self, run_id: str) -> Iterator[None]:
         """Keep the claim on ``run_id`` fresh while the block runs; give it up if it fails."""
-        stop = threading.Event()
-
-        def beat() -> None:
-            while not stop.wait(self.watch.beat):
-                # The main thread meets MLflow's failures itself; a missed beat is no harm
-                # unless the lease passes, and then the version's twin check still holds.
-                with contextlib.suppress(*remote_errors()):
-                    client.set_run_tag(self.s, run_id, HEARTBEAT, str(self.now_ms()))
-
-        thread = threading.Thread(target=beat, name="minireg-heartbeat", daemon=True)
-        thread.start()
+        self._start_beating()
+        with self._beating:
+            self._held = run_id
         try:
             yield
         except BaseException as exc:
-            stop.set()
             # Given up: the next export may take over at once. Not when MLflow itself
             # failed: its client would retry this call for minutes before reporting.
-            if not isinstance(exc, remote_errors()):
+            if isinstance(exc, remote_errors()):
+                self._held = None
+                raise
+            with self._beating:
+                self._held = None
                 with contextlib.suppress(*remote_errors()):
                     client.set_run_tag(self.s, run_id, HEARTBEAT, "0")
             raise
-        finally:
-            stop.set()
-        thread.join(timeout=self.watch.beat)
+        self._held = None
+
+    def _start_beating(self) -> None:
+        """One heartbeat thread per export, beating for whichever claim is held."""
+        if self._beater is not None:
+            return
+
+        def beat() -> None:
+            while not self._stop.wait(self.watch.beat):
+                with self._beating:
+                    run_id = self._held
+                    if run_id is None:
+                        continue
+                    # The main thread meets MLflow's failures itself; a missed beat is no
+                    # harm unless the lease passes, and then the twin check still holds.
+                    with contextlib.suppress(*remote_errors()):
+                        client.set_run_tag(self.s, run_id, HEARTBEAT, str(self.now_ms()))
+
+        self._beater = threading.Thread(target=beat, name="minireg-heartbeat", daemon=True)
+        self._beater.start()
+
+    def close(self) -> None:
+        """Stop the heartbeat thread (it beats for no claim once the work is done)."""
+        self._stop.set()
+        if self._beater is not None:
+            self._beater.join(timeout=self.watch.beat)

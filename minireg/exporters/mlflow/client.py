@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minireg.errors import InvalidInput
 from minireg.exporters.mlflow.plan import Found, FoundRun, FoundVersion, found_model, is_version_of
-from minireg.exporters.mlflow.session import Session, already_exists, not_found
+from minireg.exporters.mlflow.session import Session, already_exists, error_code, not_found
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
@@ -26,6 +26,24 @@ if TYPE_CHECKING:
     from minireg.domain.records import VersionRecord
 
 _BATCH = 100
+# What MLflow's SQL stores answer when two writers insert the same row at the same moment.
+_COLLISIONS = ("BAD_REQUEST", "INTERNAL_ERROR", "RESOURCE_ALREADY_EXISTS")
+
+
+def _set(s: Session, fn: Callable[..., object], *args: str) -> None:
+    """An idempotent set, sent once more if another writer's identical set got in its way.
+
+    MLflow's SQL stores set a tag or an alias by reading, then inserting: two
+    exports setting the same one at the same moment can collide on the unique
+    row (``UNIQUE constraint failed``). Sent again, the set finds the row and
+    updates it.
+    """
+    try:
+        s.call(fn, *args)
+    except Exception as exc:
+        if error_code(exc) not in _COLLISIONS:
+            raise
+        s.call(fn, *args)
 
 
 # -- reading -------------------------------------------------------------------
@@ -332,7 +350,7 @@ def delete_version(s: Session, model: str, number: int) -> None:
 
 
 def set_version_tag(s: Session, model: str, number: int, key: str, value: str) -> None:
-    s.call(s.client.set_model_version_tag, model, str(number), key, value)
+    _set(s, s.client.set_model_version_tag, model, str(number), key, value)
 
 
 def delete_version_tag(s: Session, model: str, number: int, key: str) -> None:
@@ -358,7 +376,7 @@ def transition(s: Session, model: str, number: int, stage: str) -> None:
 
 
 def set_alias(s: Session, model: str, alias: str, number: int) -> None:
-    s.call(s.client.set_registered_model_alias, model, alias, str(number))
+    _set(s, s.client.set_registered_model_alias, model, alias, str(number))
 
 
 def delete_alias(s: Session, model: str, alias: str) -> None:
@@ -366,4 +384,4 @@ def delete_alias(s: Session, model: str, alias: str) -> None:
 
 
 def set_model_tag(s: Session, model: str, key: str, value: str) -> None:
-    s.call(s.client.set_registered_model_tag, model, key, value)
+    _set(s, s.client.set_registered_model_tag, model, key, value)

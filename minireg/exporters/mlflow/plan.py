@@ -69,6 +69,11 @@ class Found:
     runs: dict[str, FoundRun] = field(default_factory=dict)
     """run id -> the model's runs in the export's experiment."""
 
+    def runs_of(self, rec: VersionRecord) -> list[FoundRun]:
+        """The runs found tagged as ``rec``'s version (of any artifact)."""
+        number = str(rec.version)
+        return [run for run in self.runs.values() if run.tags.get("minireg.version") == number]
+
 
 def found_model(
     aliases: dict[str, int],
