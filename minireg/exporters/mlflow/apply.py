@@ -199,9 +199,7 @@ def _fill(s: Session, files: Files, want: Wanted, run_id: str, exp: str) -> Made
     return Made(made.number, note)
 
 
-def _create_version(
-    s: Session, files: Files, want: Wanted, claims: Claims, found: Found
-) -> Made:
+def _create_version(s: Session, files: Files, want: Wanted, claims: Claims, found: Found) -> Made:
     """Create the MLflow version of ``want`` unless it exists or another export makes it."""
     look_first = bool(found.runs_of(want.rec))
     while True:
