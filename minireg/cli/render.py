@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from minireg.domain.diff import VersionDiff
     from minireg.domain.records import Event, VersionRecord
-    from minireg.exporters.mlflow import ExportResult
+    from minireg.exporters.mlflow import ExportResult, VersionExport
     from minireg.loading import Resolved
     from minireg.service.gc import Collection
     from minireg.service.results import Promotion, Report, Snapshot
@@ -363,7 +363,7 @@ def export_plan(result: ExportResult, dry_run: bool) -> None:
                 v.stage,
                 " ".join(f"@{a}" for a in v.aliases),
                 v.action,
-                "; ".join(v.changes if v.action == "update" else []) or v.note,
+                _export_details(v),
             ]
         )
     table(["model", "minireg → mlflow", "stage", "aliases", "action", "details"], rows)
@@ -373,3 +373,17 @@ def export_plan(result: ExportResult, dry_run: bool) -> None:
         f"(experiment {result.experiment}): {result.count('create')} {verb} created, "
         f"{result.count('update')} updated, {result.count('unchanged')} unchanged."
     )
+    if result.shortened():
+        message(
+            f"{plural(result.shortened(), 'version')} hold values longer than MLflow keeps: "
+            "MLflow has them shortened (see details, and the minireg.truncated tag); "
+            "each run's minireg/audit.json has them whole."
+        )
+
+
+def _export_details(v: VersionExport) -> str:
+    """An exported version's details: its changes (or note), then what MLflow holds shortened."""
+    parts = [*(v.changes if v.action == "update" else []), v.note]
+    if v.shortened:
+        parts.append("shortened: " + ", ".join(v.shortened))
+    return "; ".join(p for p in parts if p)

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import urllib.request
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import minireg
-from tests.conftest import git
+from tests.conftest import ROOT, git
 
 # The custom transformer lives in its own module, importable by a fresh process:
 # MLflow's default (skops) refuses such a class on load; cloudpickle loads it.
@@ -347,3 +348,75 @@ def running_server(folder: Path, template: Path | None = None) -> Iterator[Serve
         yield server
     finally:
         server.stop()
+
+
+# Each process loads MLflow first, says it is ready, then waits for the word to start the
+# export: so they reach `minireg export mlflow` together, as two CI jobs can.
+TOGETHER = textwrap.dedent(
+    """
+    import os, sys, time, warnings
+    warnings.simplefilter("ignore")
+    import mlflow, mlflow.sklearn
+    from minireg.cli import main
+    folder = sys.argv[1]
+    open(os.path.join(folder, f"ready-{os.getpid()}"), "w").close()
+    while not os.path.exists(os.path.join(folder, "go")):
+        time.sleep(0.01)
+    sys.exit(main(sys.argv[2:]))
+    """
+)
+
+
+def export_together(
+    n: int, uri: str, reg: minireg.Registry, cwd: Path, *args: str
+) -> list[subprocess.CompletedProcess[str]]:
+    """``n`` separate ``minireg export mlflow --json`` processes, started at the same moment."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(reg.root.parent)])}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    signals = Path(tempfile.mkdtemp(prefix="together-", dir=cwd))
+    command = ["export", "mlflow", "--tracking-uri", uri, "--registry", str(reg.root), "--json"]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", TOGETHER, str(signals), *command, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=cwd,
+        )
+        for _ in range(n)
+    ]
+    deadline = time.monotonic() + 120
+    while len(list(signals.glob("ready-*"))) < n and time.monotonic() < deadline:
+        if any(proc.poll() is not None for proc in procs):
+            break
+        time.sleep(0.02)
+    (signals / "go").touch()
+    done = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        done.append(subprocess.CompletedProcess(proc.args, proc.returncode, out, err))
+    return done
+
+
+def inventory(c: Any) -> dict[str, Any]:
+    """Everything MLflow holds that an export makes, to check that nothing is doubled or left.
+
+    runs: active runs; versions: registered model versions; logged: logged models (all
+    experiments) by experiment id and status; deleted_running: deleted runs still RUNNING.
+    """
+    from mlflow.entities import ViewType
+
+    exps = [e.experiment_id for e in c.search_experiments(view_type=ViewType.ALL)]
+    runs = c.search_runs(exps, max_results=1000)
+    deleted = c.search_runs(exps, run_view_type=ViewType.DELETED_ONLY, max_results=1000)
+    logged = c.search_logged_models(exps, max_results=1000)
+    return {
+        "runs": len(runs),
+        "versions": len(c.search_model_versions("")),
+        "logged": sorted((m.experiment_id, str(m.status)) for m in logged),
+        "deleted_running": [r.info.run_id for r in deleted if r.info.status == "RUNNING"],
+        "run_keys": sorted(
+            (r.data.tags["minireg.model"], r.data.tags["minireg.version"]) for r in runs
+        ),
+    }

@@ -57,7 +57,10 @@ def export_mlflow(
 
     Versions already exported are found by their minireg tags and not created
     again, so re-running after new registrations adds only those, and re-running
-    after a failure resumes. Needs the extra: pip install 'minireg[mlflow]'.
+    after a failure resumes. Two exports at once (two CI jobs) are safe: each
+    version is created by one of them. Values longer than MLflow keeps are
+    shortened and listed (--json: "shortened"); minireg/audit.json keeps them
+    whole. Needs the extra: pip install 'minireg[mlflow]'.
 
     Example: minireg export mlflow --tracking-uri http://mlflow:5000 --model churn_predictor
     """

@@ -1,21 +1,26 @@
 """Carry out an export plan in MLflow: each model's versions in version order, resumable.
 
 This module never opens the registry: it is given what MLflow should hold
-(:class:`~minireg.exporters.mlflow.plan.ModelWant`) and a :class:`Files` that
-reaches a version's artifact, its requirements and its loaded model. It talks
-to MLflow only through :mod:`minireg.exporters.mlflow.client`.
+(:class:`~minireg.exporters.mlflow.wanted.ModelWant`) and a :class:`Files` that
+reaches a version's artifact, its requirements and its loaded model through
+the registry's own reading API. It talks to MLflow only through
+:mod:`minireg.exporters.mlflow.client`.
 
 Resuming: a version MLflow already holds (found by its ``minireg.*`` tags) is
-brought in line, never created again; a finished run of an interrupted export
-is reused and an unfinished one deleted; a create that landed twice (the REST
-client retries a request whose answer was lost) keeps its lowest twin.
+brought in line, never created again; a run left by an interrupted export is
+deleted with its logged models, or finished when its version exists; a create
+that landed twice (the REST client retries a request whose answer was lost)
+keeps its lowest twin. Exports running at the same time share the work
+version by version (:mod:`.claim`).
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +28,18 @@ from minireg.domain.flavors import LOADABLE
 from minireg.domain.records import VersionRecord
 from minireg.errors import InvalidInput, Unsafe
 from minireg.exporters.mlflow import client, tracking
-from minireg.exporters.mlflow.client import Session
+from minireg.exporters.mlflow.claim import Claims
+from minireg.exporters.mlflow.lease import Watch
+from minireg.exporters.mlflow.limits import AUDIT_FILE
 from minireg.exporters.mlflow.plan import (
-    AUDIT_FILE,
     Found,
-    ModelWant,
+    FoundVersion,
     Step,
     VersionDiff,
-    Wanted,
     alias_changes,
     check_identity,
     diff_version,
-    finish_tags,
-    ms,
     plan_model,
-    requirement_lines,
-    run_tags,
 )
 from minireg.exporters.mlflow.result import (
     ExportResult,
@@ -48,8 +49,24 @@ from minireg.exporters.mlflow.result import (
     entry,
     note_aliases,
 )
+from minireg.exporters.mlflow.session import (
+    Session,
+    Tally,
+    import_mlflow,
+    remote_failures,
+    session,
+)
+from minireg.exporters.mlflow.wanted import (
+    ModelWant,
+    Wanted,
+    finish_tags,
+    logged_model_tags,
+    ms,
+    requirement_lines,
+)
 
 Advance = Callable[[VersionExport], None]
+MEANWHILE = "created meanwhile by another export"
 
 
 @dataclass(frozen=True)
@@ -58,25 +75,13 @@ class Files:
 
     artifact_path: Callable[[VersionRecord], Path]
     """The local path of a version's artifact (a file, or a folder of files)."""
-    object_path: Callable[[str], Path]
-    """The local path of a stored object by sha256 (a version's pinned requirements)."""
+    requirements: Callable[[VersionRecord], str | None]
+    """A version's pinned requirements, None when it has none."""
     load: Callable[[VersionRecord], Any]
     """The version's model, deserialized by its flavor after its sha256 is checked."""
 
 
-# -- a version's run -----------------------------------------------------------
-
-
-def _requirements(files: Files, rec: VersionRecord) -> list[str]:
-    """The pinned requirements of a version, as lines MLflow's parser accepts."""
-    if not rec.requirements_sha256:
-        return []
-    path = files.object_path(rec.requirements_sha256)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return []
-    return requirement_lines(text)
+# -- a version's model -----------------------------------------------------------
 
 
 def _estimator(files: Files, rec: VersionRecord) -> tuple[Any, str]:
@@ -98,56 +103,123 @@ def _estimator(files: Files, rec: VersionRecord) -> tuple[Any, str]:
     return obj, ""
 
 
-def _log_model(
-    s: Session, files: Files, rec: VersionRecord, run_id: str
-) -> tuple[str, str | None, str]:
-    """Log the version's model into the run: (model source, model id, note)."""
-    estimator, note = _estimator(files, rec)
-    if estimator is not None:
-        source, model_id = client.log_sklearn(s, run_id, estimator, _requirements(files, rec))
-        return source, model_id, note
+def _log_files(s: Session, files: Files, rec: VersionRecord, run_id: str) -> None:
+    """Log the artifact as run files under ``artifact/``, by its registered name."""
     path = files.artifact_path(rec)
     if path.is_dir():
         client.log_artifacts(s, run_id, path, f"artifact/{rec.artifact.rstrip('/')}")
     else:
-        client.log_artifact(s, run_id, path, "artifact")
-    if rec.requirements_sha256:
-        req = files.object_path(rec.requirements_sha256)
-        text = req.read_text(encoding="utf-8", errors="replace") if req.is_file() else ""
+        # The store names a file by its sha256: MLflow takes a file's name from its path.
+        with tempfile.TemporaryDirectory(prefix="minireg-export-") as tmp:
+            named = Path(tmp) / Path(rec.artifact).name
+            try:
+                named.symlink_to(path)
+            except OSError:
+                shutil.copyfile(path, named)
+            client.log_artifact(s, run_id, named, "artifact")
+    text = files.requirements(rec)
+    if text is not None:
         client.log_text(s, run_id, text, "minireg/requirements.txt")
+
+
+def _log_model(
+    s: Session, files: Files, want: Wanted, run_id: str, experiment_id: str
+) -> tuple[str, str | None, str]:
+    """Log the version's model into the run: (model source, model id, note)."""
+    rec = want.rec
+    estimator, note = _estimator(files, rec)
+    if estimator is not None:
+        # Made here, in the export's experiment: MLflow would file it under its default one.
+        model_id = client.create_logged_model(
+            s, experiment_id, run_id, logged_model_tags(want), want.params
+        )
+        text = files.requirements(rec)
+        lines = requirement_lines(text) if text else []
+        return client.log_sklearn(s, run_id, model_id, estimator, lines), model_id, note
+    _log_files(s, files, rec, run_id)
     # Through a server the source must be inside the run's artifacts.
     return f"runs:/{run_id}/artifact", None, note
 
 
-def _log_version_run(
-    s: Session, files: Files, want: Wanted, experiment_id: str
-) -> tuple[str, str, str | None, str]:
-    """One finished MLflow run for a version: (run id, model source, model id, note).
+# -- a version -------------------------------------------------------------------
 
-    A finished run of an earlier, interrupted export is reused; an unfinished
-    one is deleted first, so a version never ends up with two runs.
+
+@dataclass(frozen=True)
+class Made:
+    """How a version to create came to be in MLflow."""
+
+    number: int
+    note: str = ""
+    found: FoundVersion | None = None
+    """The version, when another export created it meanwhile."""
+
+
+def _keep_lowest(s: Session, rec: VersionRecord, number: int, run_id: str, exp: str) -> Made:
+    """After a create: keep the lowest MLflow version tagged as ``rec``, remove my others.
+
+    The REST client retries a request whose answer was lost, so one create can
+    land twice (twins of one run). And should another export have created the
+    version too, both keep the lowest number, and the other's run goes.
     """
+    twins = client.lookup(s, rec) or [FoundVersion(number, {}, run_id=run_id)]
+    lowest = twins[0]
+    for twin in twins[1:]:
+        if twin.run_id == run_id:
+            client.delete_version(s, rec.model, twin.number)
+    if lowest.run_id != run_id:
+        client.discard_run(s, exp, run_id)
+        return Made(lowest.number, found=lowest)
+    return Made(lowest.number)
+
+
+def _fill(s: Session, files: Files, want: Wanted, run_id: str, exp: str) -> Made:
+    """The work of a claimed version: values, audit, model, the version, its stage."""
     rec = want.rec
-    for run in client.version_runs(s, experiment_id, rec):
-        if run.reusable:
-            tags = run.tags
-            reused = tags.get("minireg.model_id") or None
-            return run.run_id, tags["minireg.logged_model"], reused, tags.get("minireg.note", "")
-        client.delete_run(s, run.run_id)
     start = ms(rec.created_at)
-    run_id = client.start_run(s, experiment_id, start, run_tags(want))
-    client.log_values(s, run_id, rec.metrics, rec.params, start or int(time.time() * 1000))
+    client.log_values(s, run_id, rec.metrics, want.params, start or int(time.time() * 1000))
     client.log_text(s, run_id, want.audit, AUDIT_FILE)
-    source, model_id, note = _log_model(s, files, rec, run_id)
-    client.finish_run(s, run_id, finish_tags(source, model_id, note))
-    return run_id, source, model_id, note
+    source, model_id, note = _log_model(s, files, want, run_id, exp)
+    client.set_run_tags(s, run_id, finish_tags(source, model_id, note))
+    number = client.create_version(
+        s,
+        rec.model,
+        source,
+        run_id=run_id,
+        tags=want.tags,
+        description=want.description or None,
+        model_id=model_id,
+    )
+    made = _keep_lowest(s, rec, number, run_id, exp)
+    if made.found is not None:
+        return made
+    if want.stage != "None":
+        client.transition(s, rec.model, made.number, want.stage)
+    # Last: a finished run says its version is complete (see claim.py).
+    client.set_run_status(s, run_id, "FINISHED")
+    return Made(made.number, note)
 
 
-# -- a version -----------------------------------------------------------------
+def _create_version(s: Session, files: Files, want: Wanted, claims: Claims, found: Found) -> Made:
+    """Create the MLflow version of ``want`` unless it exists or another export makes it."""
+    look_first = bool(found.runs_of(want.rec))
+    while True:
+        existing = client.lookup(s, want.rec)
+        if existing and claims.still_working(want, existing[0].run_id):
+            continue
+        if existing:
+            return Made(existing[0].number, found=existing[0])
+        mine = claims.claim(want, look_first)
+        look_first = True
+        if mine is None:
+            continue
+        with claims.holding(mine):
+            return _fill(s, files, want, mine, claims.experiment_id)
 
 
-def _sync_version(s: Session, want: Wanted, diff: VersionDiff) -> None:
-    """Move an existing MLflow version's tags, description and stage to match minireg."""
+def _sync_version(
+    s: Session, want: Wanted, diff: VersionDiff, found: Found, claims: Claims | None
+) -> None:
+    """Move an existing MLflow version's tags, description, stage and run to match minireg."""
     model, number = want.rec.model, diff.number
     for key, value in diff.set_tags.items():
         client.set_version_tag(s, model, number, key, value)
@@ -159,61 +231,46 @@ def _sync_version(s: Session, want: Wanted, diff: VersionDiff) -> None:
         client.transition(s, model, number, diff.stage)
     if diff.audit_run:
         client.log_text(s, diff.audit_run, want.audit, AUDIT_FILE)
-
-
-def _create_version(s: Session, files: Files, want: Wanted, experiment_id: str) -> tuple[int, str]:
-    """Create the MLflow version of ``want`` unless one already exists; (number, note)."""
-    rec = want.rec
-    existing = client.lookup(s, rec)
-    if existing:
-        _sync_version(s, want, diff_version(want, existing[0]))
-        return existing[0].number, ""
-    run_id, source, model_id, note = _log_version_run(s, files, want, experiment_id)
-    number = client.create_version(
-        s,
-        rec.model,
-        source,
-        run_id=run_id,
-        tags=want.tags,
-        description=rec.description or None,
-        model_id=model_id,
-    )
-    # The REST client retries a request whose answer was lost, so one create can
-    # land twice: keep the lowest version carrying these tags, delete the others.
-    twins = client.lookup(s, rec)
-    if len(twins) > 1:
-        number = twins[0].number
-        for twin in twins[1:]:
-            client.delete_version(s, rec.model, twin.number)
-    if want.stage != "None":
-        client.transition(s, rec.model, number, want.stage)
-    return number, note
+    for key in diff.run_untag:
+        client.delete_run_tag(s, diff.run_id, key)
+    run = found.runs.get(diff.run_id)
+    # Left running by an export that stopped after creating the version; not one at work now.
+    if diff.finish_run and run is not None and not (claims and claims.is_live(run)):
+        client.set_run_status(s, diff.run_id, "FINISHED")
 
 
 def _carry_out(
     s: Session,
     files: Files,
     model: ModelWant,
+    found: Found,
     step: Step,
-    experiment_id: str,
-    dry_run: bool,
+    claims: Claims | None,
 ) -> tuple[int | None, VersionExport]:
-    """Do one step of a model's plan: (the MLflow version, the result row)."""
+    """Do one step of a model's plan (``claims`` is None in a dry run): (MLflow version, row)."""
+    want = step.want
     if step.found is not None:
-        if step.diff is not None and step.changes and not dry_run:
-            _sync_version(s, step.want, step.diff)
+        if step.diff is not None and step.changes and claims is not None:
+            _sync_version(s, want, step.diff, found, claims)
         number = step.found.number
-        return number, entry(step.want, model.aliases, step.action, number, step.changes)
-    if dry_run:
-        return None, entry(step.want, model.aliases, "create", None, ["new"])
-    number, note = _create_version(s, files, step.want, experiment_id)
-    row = entry(step.want, model.aliases, "create", number, ["new"])
-    if note:
-        row.note, row.logged_as = note, "artifact"
-    return number, row
+        return number, entry(want, model.aliases, step.action, number, step.changes)
+    if claims is None:
+        return None, entry(want, model.aliases, "create", None, ["new"])
+    made = _create_version(s, files, want, claims, found)
+    if made.found is not None:
+        diff = diff_version(want, made.found)
+        _sync_version(s, want, diff, found, claims)
+        changes = diff.changes()
+        row = entry(want, model.aliases, "update" if changes else "unchanged", made.number, changes)
+        row.note = MEANWHILE
+        return made.number, row
+    row = entry(want, model.aliases, "create", made.number, ["new"])
+    if made.note:
+        row.note, row.logged_as = made.note, "artifact"
+    return made.number, row
 
 
-# -- a model -------------------------------------------------------------------
+# -- a model ---------------------------------------------------------------------
 
 
 def _sync_aliases(
@@ -236,31 +293,36 @@ def _export_model(
     model: ModelWant,
     found: Found,
     *,
-    experiment_id: str,
-    dry_run: bool,
+    claims: Claims | None,
     advance: Advance,
     tool: str,
-) -> dict[int, int | None]:
+) -> tuple[dict[int, int | None], Found]:
     """Export one model's versions in version order, then move its aliases.
 
     Returns:
-        minireg version -> MLflow version (None for a version a dry run would create).
+        minireg version -> MLflow version (None for a version a dry run would create),
+        and what MLflow held, its aliases read again if another export worked meanwhile.
     """
-    if not dry_run and not found.exists:
+    if claims is not None and not found.exists:
         client.create_model(s, model.name, f"Exported from the minireg registry by {tool}.")
     mapping: dict[int, int | None] = {}
+    meanwhile = False
     for step in plan_model(model, found):
-        number, row = _carry_out(s, files, model, step, experiment_id, dry_run)
+        number, row = _carry_out(s, files, model, found, step, claims)
         mapping[step.want.rec.version] = number
+        meanwhile = meanwhile or row.note == MEANWHILE
         advance(row)
-    if not dry_run:
+    if claims is not None:
+        if meanwhile:
+            aliases, managed = client.read_aliases(s, model.name)
+            found = replace(found, aliases=aliases, managed=managed)
         for number in found.duplicates:
             client.delete_version(s, model.name, number)
         _sync_aliases(s, model, found, mapping)
-    return mapping
+    return mapping, found
 
 
-# -- the export ----------------------------------------------------------------
+# -- the export ------------------------------------------------------------------
 
 
 def export(
@@ -272,25 +334,27 @@ def export(
     dry_run: bool,
     progress: Progress | None,
     tool: str,
+    lease: float,
 ) -> ExportResult:
     """Make MLflow at ``tracking_uri`` hold ``models``; see :func:`export_mlflow`.
 
-    ``tool`` names minireg in the description of each model it creates. The
-    result's ``seconds`` is left to the caller, who knows when the work began.
+    ``tool`` names minireg in the description of each model it creates, and
+    ``lease`` is how long (seconds) another export's silent claim stays live.
+    The result's ``seconds`` is left to the caller, who knows when the work began.
 
     Raises:
         InvalidInput: MLflow is not installed, or the experiment is deleted.
         Refused: MLflow holds a version tagged as a minireg version with another artifact.
         RemoteError: MLflow is unreachable or failed midway; re-running resumes.
     """
-    client.import_mlflow()
+    import_mlflow()
     result = ExportResult(tracking.redact_uri(tracking_uri), experiment, dry_run, [])
     if dry_run and tracking.sqlite_missing(tracking_uri):
         # Planning must not create the database: everything would be new.
         result.versions.extend(all_new(models))
         return result
     tracking.check_reachable(tracking_uri)
-    tally = client.Tally(total=sum(len(model.versions) for model in models))
+    tally = Tally(total=sum(len(model.versions) for model in models))
 
     def advance(row: VersionExport) -> None:
         result.versions.append(row)
@@ -298,26 +362,26 @@ def export(
         if progress is not None:
             progress(tally.done, tally.total)
 
-    with client.remote_failures(tracking_uri, tally), client.session(tracking_uri) as s:
-        found = {model.name: client.read_model(s, model.name) for model in models}
+    with remote_failures(tracking_uri, tally), session(tracking_uri) as s:
+        held = client.find_experiment(s, experiment)
+        found = {model.name: client.read_model(s, model.name, held) for model in models}
         # Refuse before writing anything if MLflow holds another registry's versions.
         for model in models:
             check_identity(model, found[model.name])
         tally.writing = not dry_run
-        experiment_id = "" if dry_run else client.experiment_id(s, experiment)
-        for model in models:
-            have = found[model.name]
-            mapping = _export_model(
-                s,
-                files,
-                model,
-                have,
-                experiment_id=experiment_id,
-                dry_run=dry_run,
-                advance=advance,
-                tool=tool,
-            )
-            note_aliases(result, model, have, mapping)
+        claims = None
+        if not dry_run:
+            claims = Claims(s, client.experiment_id(s, experiment), Watch(lease))
+        try:
+            for model in models:
+                have = found[model.name]
+                mapping, have = _export_model(
+                    s, files, model, have, claims=claims, advance=advance, tool=tool
+                )
+                note_aliases(result, model, have, mapping)
+        finally:
+            if claims is not None:
+                claims.close()
         result.mlflow_seconds = s.seconds
         result.mlflow_calls = s.calls
         result.mlflow_by_call = dict(s.by_call)

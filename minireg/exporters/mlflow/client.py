@@ -1,205 +1,49 @@
-"""The exporter's one door to MLflow: the only module of minireg that imports mlflow.
+"""The exporter's calls to MLflow: with :mod:`.session`, the only modules that import mlflow.
 
 mlflow is imported inside the functions, never at module level, so importing
 this module costs nothing. Each function is a thin step over ``MlflowClient``
 or ``mlflow.sklearn`` (search, create, set, delete, log), made through a
-:class:`Session` that times every call. Credentials travel in MLflow's
-environment variables, never in a URI, and MLflow's failures become
-:class:`~minireg.errors.RemoteError` (exit 7) with the credentials removed.
+:class:`~.session.Session` that times every call. Where exports running at the
+same time can race, a step says what it tolerates: a create that finds its
+object made by the other export re-reads it, a delete that finds it gone is done.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import logging
-import os
-import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from minireg.errors import InvalidInput, RemoteError
+from minireg.errors import InvalidInput
 from minireg.exporters.mlflow.plan import Found, FoundRun, FoundVersion, found_model, is_version_of
-from minireg.exporters.mlflow.tracking import detail, redact_uri, secrets, split_credentials
+from minireg.exporters.mlflow.session import Session, already_exists, error_code, not_found
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion
 
     from minireg.domain.records import VersionRecord
 
-INSTALL = "pip install 'minireg[mlflow]'"
-_ENV = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_URI")
 _BATCH = 100
-
-T = TypeVar("T")
-
-
-# -- the session ---------------------------------------------------------------
+# What MLflow's SQL stores answer when two writers insert the same row at the same moment.
+_COLLISIONS = ("BAD_REQUEST", "INTERNAL_ERROR", "RESOURCE_ALREADY_EXISTS")
 
 
-class Session:
-    """An MlflowClient whose calls are timed, so minireg's own overhead can be measured."""
+def _set(s: Session, fn: Callable[..., object], *args: str) -> None:
+    """An idempotent set, sent once more if another writer's identical set got in its way.
 
-    def __init__(self, make: Callable[[], MlflowClient]) -> None:
-        self.seconds = 0.0
-        self.calls = 0
-        self.by_call: dict[str, float] = {}
-        # Building the client opens the store (a new SQLite database is migrated here).
-        self.client = self.call(make)
-
-    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``fn(*args, **kwargs)``, its time added to the totals under ``fn``'s name."""
-        start = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            spent = time.perf_counter() - start
-            self.seconds += spent
-            self.calls += 1
-            name = getattr(fn, "__name__", "call")
-            self.by_call[name] = self.by_call.get(name, 0.0) + spent
-
-
-def import_mlflow() -> Any:
-    """The mlflow module. Raises InvalidInput, naming the install command, without it."""
-    try:
-        import mlflow
-    except ImportError as exc:
-        raise InvalidInput(
-            f"Exporting to MLflow needs MLflow; install it with `{INSTALL}`."
-        ) from exc
-    return mlflow
-
-
-@contextlib.contextmanager
-def _restored(mlflow: Any) -> Iterator[None]:
-    """Put back MLflow's global tracking URI, the credential variables and MLflow's log level."""
-    saved_env = {key: os.environ.get(key) for key in _ENV}
-    saved_uri = mlflow.get_tracking_uri() if mlflow.is_tracking_uri_set() else None
-    logger = logging.getLogger("mlflow")
-    saved_level = logger.level
-    try:
-        yield
-    finally:
-        # The URI first: setting it can write MLFLOW_TRACKING_URI, restored next.
-        mlflow.set_tracking_uri(saved_uri)
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        logger.setLevel(saved_level)
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """MLflow's own warnings that say nothing to a minireg user, silenced."""
-    with warnings.catch_warnings():
-        # MLflow's SQL store triggers this SQLAlchemy 2.1 deprecation on import.
-        warnings.filterwarnings("ignore", message=r"The ``noload`` loader strategy is deprecated")
-        # mlflow.sklearn.log_model inspects its own predict wrapper's type hints.
-        warnings.filterwarnings(
-            "ignore",
-            category=UserWarning,
-            message=r"(\x1b\[[0-9;]*m)?Any type hint is inferred as AnyType",
-        )
-        yield
-
-
-@contextlib.contextmanager
-def session(uri: str) -> Iterator[Session]:
-    """An MLflow client for ``uri``; credentials travel in MLflow's env vars, never in the URI.
-
-    MLflow's global tracking URI, its log level and the credential variables
-    are restored afterwards, so a Python caller's own MLflow setup is untouched.
+    MLflow's SQL stores set a tag or an alias by reading, then inserting: two
+    exports setting the same one at the same moment can collide on the unique
+    row (``UNIQUE constraint failed``). Sent again, the set finds the row and
+    updates it.
     """
-    mlflow = import_mlflow()
-    from mlflow import MlflowClient
-
-    clean, user, password = split_credentials(uri)
-    with _restored(mlflow):
-        if user is not None:
-            os.environ["MLFLOW_TRACKING_USERNAME"] = user
-        if password is not None:
-            os.environ["MLFLOW_TRACKING_PASSWORD"] = password
-        # MLflow's INFO and WARNING lines (links to runs, the pickle caution, the
-        # wait for registration) are noise in minireg's output.
-        logging.getLogger("mlflow").setLevel(logging.ERROR)
-        with _quiet():
-            mlflow.set_tracking_uri(clean)
-
-            def open_store() -> MlflowClient:
-                client = MlflowClient(tracking_uri=clean, registry_uri=clean)
-                # Stores open lazily: open it here (a new database is migrated now),
-                # so an unreachable MLflow shows before anything is planned.
-                client.search_experiments(max_results=1)
-                return client
-
-            yield Session(open_store)
-
-
-# -- MLflow's failures --------------------------------------------------------
-
-
-def remote_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions that mean "MLflow is unreachable or failing"."""
-    from mlflow.exceptions import MlflowException
-
-    found: list[type[BaseException]] = [MlflowException, OSError]
     try:
-        import requests
-
-        found.append(requests.exceptions.RequestException)
-    except ImportError:
-        pass
-    try:
-        import sqlalchemy.exc
-
-        found.append(sqlalchemy.exc.SQLAlchemyError)
-    except ImportError:
-        pass
-    return tuple(found)
-
-
-@dataclass
-class Tally:
-    """How far an export got: what a failure message reports."""
-
-    total: int
-    done: int = 0
-    writing: bool = False
-    """False while only reading: a failure then means nothing was exported."""
-
-
-@contextlib.contextmanager
-def remote_failures(uri: str, tally: Tally) -> Iterator[None]:
-    """Turn MLflow's failures inside the block into RemoteError, saying how far it got.
-
-    Raises:
-        RemoteError: MLflow was unreachable or failed; re-running resumes.
-    """
-    shown, hidden = redact_uri(uri), secrets(uri)
-    remote = remote_errors()
-    try:
-        yield
-    except remote as exc:
-        if not tally.writing:
-            raise RemoteError(
-                f"MLflow at {shown} is unreachable or failing ({detail(exc, hidden)}); "
-                "nothing was exported: check the tracking URI and re-run."
-            ) from None
-        raise RemoteError(
-            f"MLflow at {shown} failed after {tally.done} of {tally.total} versions were "
-            f"exported ({detail(exc, hidden)}); re-run the same command to resume."
-        ) from None
-
-
-def _not_found(exc: BaseException) -> bool:
-    return getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST"
+        s.call(fn, *args)
+    except Exception as exc:
+        if error_code(exc) not in _COLLISIONS:
+            raise
+        s.call(fn, *args)
 
 
 # -- reading -------------------------------------------------------------------
@@ -238,18 +82,43 @@ def _confirmed(s: Session, model: str, mv: ModelVersion) -> FoundVersion:
     return _found_version(mv)
 
 
-def read_model(s: Session, model: str) -> Found:
-    """What MLflow holds for ``model``: nothing, or its aliases and minireg's versions."""
+def _runs(s: Session, experiment_id: str, query: str) -> list[FoundRun]:
+    """The active runs of an experiment that match ``query``, every page."""
+    found: list[FoundRun] = []
+    token = None
+    while True:
+        page = s.call(
+            s.client.search_runs, [experiment_id], query, max_results=1000, page_token=token
+        )
+        found.extend(FoundRun(r.info.run_id, r.info.status, dict(r.data.tags)) for r in page)
+        token = page.token
+        if not token:
+            return found
+
+
+def read_model(s: Session, model: str, experiment_id: str | None) -> Found:
+    """What MLflow holds for ``model``: nothing, or its aliases, minireg's versions and runs.
+
+    The runs are read from ``experiment_id`` (none when the experiment does not exist yet).
+    """
     try:
         rm = s.call(s.client.get_registered_model, model)
     except Exception as exc:
-        if _not_found(exc):
+        if not_found(exc):
             return Found()
         raise
     aliases = {alias: int(number) for alias, number in (rm.aliases or {}).items()}
     managed = [a for a in (rm.tags or {}).get("minireg.aliases", "").split(",") if a]
     hits = sorted(_search(s, f"name = '{model}'"), key=_number)
-    return found_model(aliases, managed, [_confirmed(s, model, mv) for mv in hits])
+    runs = _runs(s, experiment_id, f"tags.`minireg.model` = '{model}'") if experiment_id else []
+    return found_model(aliases, managed, [_confirmed(s, model, mv) for mv in hits], runs)
+
+
+def read_aliases(s: Session, model: str) -> tuple[dict[str, int], list[str]]:
+    """A registered model's aliases (alias -> MLflow version) and those minireg manages."""
+    rm = s.call(s.client.get_registered_model, model)
+    aliases = {alias: int(number) for alias, number in (rm.aliases or {}).items()}
+    return aliases, [a for a in (rm.tags or {}).get("minireg.aliases", "").split(",") if a]
 
 
 def lookup(s: Session, rec: VersionRecord) -> list[FoundVersion]:
@@ -263,42 +132,95 @@ def lookup(s: Session, rec: VersionRecord) -> list[FoundVersion]:
 
 
 def version_runs(s: Session, experiment_id: str, rec: VersionRecord) -> list[FoundRun]:
-    """The runs in ``experiment_id`` tagged as ``rec``."""
+    """The active runs in ``experiment_id`` tagged as ``rec``."""
     query = (
         f"tags.`minireg.model` = '{rec.model}' and tags.`minireg.version` = '{rec.version}' "
         f"and tags.`minireg.artifact_sha256` = '{rec.artifact_sha256}'"
     )
-    runs = s.call(s.client.search_runs, [experiment_id], query)
-    return [FoundRun(run.info.run_id, run.info.status, dict(run.data.tags)) for run in runs]
+    return _runs(s, experiment_id, query)
 
 
-def experiment_id(s: Session, name: str) -> str:
-    """The id of experiment ``name``, created if missing.
+def find_experiment(s: Session, name: str) -> str | None:
+    """The id of experiment ``name``, None if there is none.
 
     Raises:
         InvalidInput: the experiment exists but is deleted.
     """
     exp = s.call(s.client.get_experiment_by_name, name)
-    if exp is not None:
-        if exp.lifecycle_stage == "deleted":
-            raise InvalidInput(
-                f"MLflow experiment {name!r} is deleted; restore it or pass another --experiment."
-            )
-        return str(exp.experiment_id)
-    return str(s.call(s.client.create_experiment, name))
+    if exp is None:
+        return None
+    if exp.lifecycle_stage == "deleted":
+        raise InvalidInput(
+            f"MLflow experiment {name!r} is deleted; restore it or pass another --experiment."
+        )
+    return str(exp.experiment_id)
+
+
+def experiment_id(s: Session, name: str) -> str:
+    """The id of experiment ``name``, created if missing (or made meanwhile by another export).
+
+    Raises:
+        InvalidInput: the experiment exists but is deleted.
+    """
+    found = find_experiment(s, name)
+    if found is not None:
+        return found
+    try:
+        return str(s.call(s.client.create_experiment, name))
+    except Exception as exc:
+        if not already_exists(exc):
+            raise
+    found = find_experiment(s, name)
+    if found is None:
+        raise InvalidInput(f"MLflow experiment {name!r} exists but cannot be read; re-run.")
+    return found
 
 
 # -- writing runs --------------------------------------------------------------
-
-
-def delete_run(s: Session, run_id: str) -> None:
-    s.call(s.client.delete_run, run_id)
 
 
 def start_run(s: Session, experiment_id: str, start: int | None, tags: dict[str, str]) -> str:
     """A new run (its id), started at ``start`` (ms) with ``tags``."""
     run = s.call(s.client.create_run, experiment_id, start_time=start, tags=tags)
     return str(run.info.run_id)
+
+
+def set_run_tag(s: Session, run_id: str, key: str, value: str) -> None:
+    s.call(s.client.set_tag, run_id, key, value)
+
+
+def delete_run_tag(s: Session, run_id: str, key: str) -> None:
+    """Delete a run's tag; one already gone is fine."""
+    try:
+        s.call(s.client.delete_tag, run_id, key)
+    except Exception as exc:
+        if not not_found(exc):
+            raise
+
+
+def set_run_status(s: Session, run_id: str, status: str) -> None:
+    # update_run, not set_terminated: that one also prints run links on stdout.
+    s.call(s.client.update_run, run_id, status)
+
+
+def discard_run(s: Session, experiment_id: str, run_id: str) -> None:
+    """Delete an abandoned run and the logged models it made; nothing stays ``RUNNING``.
+
+    Another export may be deleting it too: whatever is already gone is fine.
+    """
+    found = s.call(
+        s.client.search_logged_models, [experiment_id], filter_string=f"source_run_id = '{run_id}'"
+    )
+    for model in found:
+        s.call(s.client.delete_logged_model, model.model_id)
+    try:
+        set_run_status(s, run_id, "KILLED")
+    except Exception:
+        # A deleted run is no longer active and cannot change status: that one is done.
+        if s.call(s.client.get_run, run_id).info.lifecycle_stage != "deleted":
+            raise
+        return
+    s.call(s.client.delete_run, run_id)
 
 
 def log_values(
@@ -326,10 +248,29 @@ def log_text(s: Session, run_id: str, text: str, path: str) -> None:
     s.call(s.client.log_text, run_id, text, path)
 
 
+def create_logged_model(
+    s: Session,
+    experiment_id: str,
+    run_id: str,
+    tags: dict[str, str],
+    params: Mapping[str, str],
+) -> str:
+    """A new logged model of ``run_id`` in ``experiment_id`` (not MLflow's default): its id."""
+    model = s.call(
+        s.client.create_logged_model,
+        experiment_id,
+        name="model",
+        source_run_id=run_id,
+        tags=tags,
+        params=dict(params) or None,
+    )
+    return str(model.model_id)
+
+
 def log_sklearn(
-    s: Session, run_id: str, estimator: Any, requirements: list[str]
-) -> tuple[str, str | None]:
-    """Log a scikit-learn model into the run: (its model URI, its model id)."""
+    s: Session, run_id: str, model_id: str, estimator: Any, requirements: list[str]
+) -> str:
+    """Log a scikit-learn model into the logged model ``model_id`` of the run: its model URI."""
     # Importing MLflow's flavor module is MLflow's cost: time it with the calls.
     flavor = s.call(importlib.import_module, "mlflow.sklearn")
     info = s.call(
@@ -337,11 +278,12 @@ def log_sklearn(
         estimator,
         name="model",
         run_id=run_id,
+        model_id=model_id,
         # skops (MLflow's default) refuses custom classes on load; cloudpickle loads them.
         serialization_format="cloudpickle",
         pip_requirements=requirements,
     )
-    return info.model_uri, info.model_id
+    return str(info.model_uri)
 
 
 def log_artifacts(s: Session, run_id: str, folder: Path, dest: str) -> None:
@@ -352,25 +294,27 @@ def log_artifact(s: Session, run_id: str, path: Path, dest: str) -> None:
     s.call(s.client.log_artifact, run_id, str(path), dest)
 
 
-def finish_run(s: Session, run_id: str, tags: dict[str, str]) -> None:
-    """Tag the run as complete, then mark it FINISHED."""
+def set_run_tags(s: Session, run_id: str, tags: dict[str, str]) -> None:
     from mlflow.entities import RunTag
 
     s.call(s.client.log_batch, run_id, tags=[RunTag(k, v) for k, v in tags.items()])
-    # update_run, not set_terminated: that one also prints run links on stdout.
-    s.call(s.client.update_run, run_id, "FINISHED")
 
 
 # -- writing the model registry ------------------------------------------------
 
 
 def create_model(s: Session, name: str, description: str) -> None:
-    s.call(
-        s.client.create_registered_model,
-        name,
-        tags={"minireg.model": name},
-        description=description,
-    )
+    """Create the registered model; one created meanwhile by another export is fine."""
+    try:
+        s.call(
+            s.client.create_registered_model,
+            name,
+            tags={"minireg.model": name},
+            description=description,
+        )
+    except Exception as exc:
+        if not already_exists(exc):
+            raise
 
 
 def create_version(
@@ -397,11 +341,16 @@ def create_version(
 
 
 def delete_version(s: Session, model: str, number: int) -> None:
-    s.call(s.client.delete_model_version, model, str(number))
+    """Delete an MLflow version; one already deleted (by another export) is fine."""
+    try:
+        s.call(s.client.delete_model_version, model, str(number))
+    except Exception as exc:
+        if not not_found(exc):
+            raise
 
 
 def set_version_tag(s: Session, model: str, number: int, key: str, value: str) -> None:
-    s.call(s.client.set_model_version_tag, model, str(number), key, value)
+    _set(s, s.client.set_model_version_tag, model, str(number), key, value)
 
 
 def delete_version_tag(s: Session, model: str, number: int, key: str) -> None:
@@ -427,7 +376,7 @@ def transition(s: Session, model: str, number: int, stage: str) -> None:
 
 
 def set_alias(s: Session, model: str, alias: str, number: int) -> None:
-    s.call(s.client.set_registered_model_alias, model, alias, str(number))
+    _set(s, s.client.set_registered_model_alias, model, alias, str(number))
 
 
 def delete_alias(s: Session, model: str, alias: str) -> None:
@@ -435,4 +384,4 @@ def delete_alias(s: Session, model: str, alias: str) -> None:
 
 
 def set_model_tag(s: Session, model: str, key: str, value: str) -> None:
-    s.call(s.client.set_registered_model_tag, model, key, value)
+    _set(s, s.client.set_registered_model_tag, model, key, value)

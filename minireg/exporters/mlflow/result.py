@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from minireg.domain.flavors import LOADABLE
-from minireg.exporters.mlflow.plan import Found, ModelWant, Wanted, alias_changes
+from minireg.exporters.mlflow.plan import Found, alias_changes
+from minireg.exporters.mlflow.wanted import ModelWant, Wanted
 
 Progress = Callable[[int, int], None]
 """Called with (versions done, versions in all) as the export goes."""
@@ -32,6 +33,8 @@ class VersionExport:
     logged_as: str = "sklearn"
     """How the artifact travels: ``sklearn`` (loadable by flavor) or ``artifact`` (files)."""
     note: str = ""
+    shortened: list[str] = field(default_factory=list)
+    """The fields MLflow holds shortened to fit its limits (whole in ``minireg/audit.json``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data with stable keys, for ``--json``."""
@@ -45,6 +48,7 @@ class VersionExport:
             "changes": list(self.changes),
             "logged_as": self.logged_as,
             "note": self.note,
+            "shortened": list(self.shortened),
         }
 
 
@@ -68,6 +72,10 @@ class ExportResult:
         """How many versions got ``action`` (create, update, unchanged)."""
         return sum(1 for v in self.versions if v.action == action)
 
+    def shortened(self) -> int:
+        """How many versions have values MLflow holds shortened."""
+        return sum(1 for v in self.versions if v.shortened)
+
     def mapping(self) -> dict[str, dict[int, int | None]]:
         """minireg version -> MLflow version, per model."""
         out: dict[str, dict[int, int | None]] = {}
@@ -84,6 +92,7 @@ class ExportResult:
             "created": self.count("create"),
             "updated": self.count("update"),
             "unchanged": self.count("unchanged"),
+            "shortened": self.shortened(),
             "versions": [v.to_dict() for v in self.versions],
         }
 
@@ -95,6 +104,7 @@ def entry(
     rec = want.rec
     mine = sorted(alias for alias, version in aliases.items() if version == rec.version)
     row = VersionExport(rec.model, rec.version, action, number, rec.stage, mine, list(changes))
+    row.shortened = list(want.shortened)
     if rec.is_dir or rec.flavor not in LOADABLE:
         row.logged_as = "artifact"
     return row

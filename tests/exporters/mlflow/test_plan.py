@@ -18,53 +18,23 @@ import pytest
 from minireg.domain.canonical import canonical_json, sha256_hex
 from minireg.domain.records import Event, VersionRecord
 from minireg.errors import InvalidInput, NotFound, Refused, RemoteError
-from minireg.exporters.mlflow import plan, result, tracking
-from minireg.exporters.mlflow.plan import Found, FoundVersion, ModelWant
+from minireg.exporters.mlflow import limits, plan, result, tracking, wanted
+from minireg.exporters.mlflow.plan import Found, FoundVersion
+from minireg.exporters.mlflow.wanted import ModelWant
 from tests.conftest import ROOT
+from tests.support.records import SHA, event, rec
 
-SHA = "a" * 64
 STAGES = {"stages": ("None", "Staging", "Production", "Archived"), "initial": "None"}
 
 
-def rec(version: int = 1, **fields: object) -> VersionRecord:
-    base: dict[str, object] = {
-        "model": "churn",
-        "version": version,
-        "artifact": "model.joblib",
-        "artifact_sha256": SHA[:-1] + str(version),
-        "artifact_bytes": 120,
-        "flavor": "joblib",
-        "created_at": "2026-03-01T10:00:00Z",
-        "registered_by": "alice@corp",
-        "git_commit": "c0ffee",
-    }
-    base.update(fields)
-    return VersionRecord(**base)  # type: ignore[arg-type]
-
-
-def event(seq: int, action: str, version: int | None = 1, **fields: object) -> Event:
-    data = fields.pop("data", {})
-    return Event(
-        seq=seq,
-        time=f"2026-03-0{seq}T12:00:00Z",
-        actor="ci",
-        tool="minireg test",
-        action=action,
-        model="churn",
-        version=version,
-        data=data,  # type: ignore[arg-type]
-        **fields,  # type: ignore[arg-type]
-    )
-
-
 def model_want(*records: VersionRecord, events: list[Event] | None = None) -> ModelWant:
-    [want] = plan.wanted_models(
+    [want] = wanted.wanted_models(
         {records[0].model: list(records)}, events or [], archive="Archived", **STAGES
     )
     return want
 
 
-def held(want: plan.Wanted, number: int, **fields: object) -> FoundVersion:
+def held(want: wanted.Wanted, number: int, **fields: object) -> FoundVersion:
     """The MLflow version an earlier export left for ``want``, changed by ``fields``."""
     found = FoundVersion(
         number=number,
@@ -80,7 +50,7 @@ def held(want: plan.Wanted, number: int, **fields: object) -> FoundVersion:
 
 
 def test_wanted_tags_carry_the_record_and_drop_empty_values() -> None:
-    want = plan.wanted(rec(git_dirty=False, tags={"team": "growth", "minireg.x": "no"}), [])
+    want = wanted.wanted(rec(git_dirty=False, tags={"team": "growth", "minireg.x": "no"}), [])
     tags = want.tags
     assert tags["minireg.model"] == "churn"
     assert tags["minireg.version"] == "1"
@@ -95,7 +65,7 @@ def test_wanted_tags_carry_the_record_and_drop_empty_values() -> None:
     # Empty fields (no branch, no approval, unknown dirtiness) are not tags at all.
     assert "minireg.git_branch" not in tags
     assert "minireg.approved_by" not in tags
-    assert "minireg.git_dirty" not in plan.wanted(rec(), []).tags
+    assert "minireg.git_dirty" not in wanted.wanted(rec(), []).tags
 
 
 def test_wanted_records_each_stage_entry_and_the_audit_trail() -> None:
@@ -110,7 +80,7 @@ def test_wanted_records_each_stage_entry_and_the_audit_trail() -> None:
             reason="AUC 0.91",
         ),
     ]
-    want = plan.wanted(rec(stage="Production", approved_by="bob@corp"), events)
+    want = wanted.wanted(rec(stage="Production", approved_by="bob@corp"), events)
     assert want.stage == "Production"
     assert want.tags["minireg.stage.Production.approver"] == "bob@corp"
     assert want.tags["minireg.stage.Production.reason"] == "AUC 0.91"
@@ -126,11 +96,12 @@ def test_wanted_records_each_stage_entry_and_the_audit_trail() -> None:
 
 
 def test_a_stage_mlflow_lacks_exports_as_none_and_long_tags_are_cut() -> None:
-    assert plan.wanted(rec(stage="production"), []).stage == "Production"
-    assert plan.wanted(rec(stage="Canary"), []).stage == "None"
-    long = plan.wanted(rec(description="x", tags={"notes": "y" * 6000}), [])
-    assert len(long.tags["notes"]) == plan.TAG_MAX
-    assert long.tags["notes"].endswith("…")
+    assert wanted.wanted(rec(stage="production"), []).stage == "Production"
+    assert wanted.wanted(rec(stage="Canary"), []).stage == "None"
+    long = wanted.wanted(rec(description="x", tags={"notes": "y" * 6000}), [])
+    assert len(long.tags["notes"]) == limits.VERSION_TAG_MAX
+    assert long.tags["notes"].endswith(f"; whole in {limits.AUDIT_FILE}]")
+    assert long.shortened == ("tag.notes",)
 
 
 def test_wanted_aliases_minireg_first_then_the_highest_holder_of_each_stage() -> None:
@@ -141,17 +112,17 @@ def test_wanted_aliases_minireg_first_then_the_highest_holder_of_each_stage() ->
         rec(4, stage="Staging"),
         rec(5, stage="None"),
     ]
-    aliases = plan.wanted_aliases(records, archive="Archived", **STAGES)
+    aliases = wanted.wanted_aliases(records, archive="Archived", **STAGES)
     # @staging is a minireg alias of version 3: it wins over the stage's highest holder (4).
     assert aliases == {"champion": 2, "staging": 3, "production": 2}
     # Without the minireg alias, @staging goes to the highest version in Staging, as MLflow.
     plain = [replace(r, aliases=()) for r in records]
-    assert plan.wanted_aliases(plain, archive="Archived", **STAGES) == {
+    assert wanted.wanted_aliases(plain, archive="Archived", **STAGES) == {
         "production": 2,
         "staging": 4,
     }
     # The initial and archive stages get no alias; a stage name that is no valid alias neither.
-    odd = plan.wanted_aliases(
+    odd = wanted.wanted_aliases(
         [rec(1, stage="Pre Prod"), rec(2, stage="v2")],
         stages=("None", "Pre Prod", "v2"),
         initial="None",
@@ -162,12 +133,12 @@ def test_wanted_aliases_minireg_first_then_the_highest_holder_of_each_stage() ->
 
 def test_select_models_keeps_the_order_asked_and_names_a_missing_model() -> None:
     records = [rec(2), rec(1), rec(1, model="fraud")]
-    everything = plan.select_models(records, None)
+    everything = wanted.select_models(records, None)
     assert list(everything) == ["churn", "fraud"]
     assert [r.version for r in everything["churn"]] == [1, 2]
-    assert list(plan.select_models(records, ["fraud", "churn", "fraud"])) == ["fraud", "churn"]
+    assert list(wanted.select_models(records, ["fraud", "churn", "fraud"])) == ["fraud", "churn"]
     with pytest.raises(NotFound) as err:
-        plan.select_models(records, ["churn", "nope"])
+        wanted.select_models(records, ["churn", "nope"])
     assert err.value.message == (
         "Model 'nope' is not in the registry; `minireg list` shows the models."
     )
@@ -186,8 +157,8 @@ def test_wanted_models_give_each_version_only_its_own_events() -> None:
 
 
 def test_run_tags_hold_identity_and_provenance_only() -> None:
-    want = plan.wanted(rec(stage="Production", approved_by="bob@corp", git_branch=""), [])
-    tags = plan.run_tags(want)
+    want = wanted.wanted(rec(stage="Production", approved_by="bob@corp", git_branch=""), [])
+    tags = wanted.run_tags(want)
     assert tags["mlflow.runName"] == "churn v1"
     assert tags["mlflow.user"] == "alice@corp"
     assert tags["mlflow.source.git.commit"] == "c0ffee"
@@ -199,19 +170,19 @@ def test_run_tags_hold_identity_and_provenance_only() -> None:
 
 
 def test_finish_tags_requirements_and_times() -> None:
-    assert plan.finish_tags("runs:/r/artifact", None, "") == {
+    assert wanted.finish_tags("runs:/r/artifact", None, "") == {
         "minireg.logged_model": "runs:/r/artifact"
     }
-    assert plan.finish_tags("models:/m-1", "m-1", "logged as files: x") == {
+    assert wanted.finish_tags("models:/m-1", "m-1", "logged as files: x") == {
         "minireg.logged_model": "models:/m-1",
         "minireg.model_id": "m-1",
         "minireg.note": "logged as files: x",
     }
     text = "scikit-learn==1.5\n# pinned\n--index-url http://x\nnumpy  # math\n\n"
-    assert plan.requirement_lines(text) == ["scikit-learn==1.5", "numpy"]
-    assert plan.ms("2026-03-01T00:00:00Z") == 1772323200000
-    assert plan.ms("") is None
-    assert plan.ms("not a date") is None
+    assert wanted.requirement_lines(text) == ["scikit-learn==1.5", "numpy"]
+    assert wanted.ms("2026-03-01T00:00:00Z") == 1772323200000
+    assert wanted.ms("") is None
+    assert wanted.ms("not a date") is None
 
 
 # -- what MLflow holds, and the differences ----------------------------------------
@@ -272,7 +243,7 @@ def test_plan_says_what_moved_since_the_last_export() -> None:
 
 
 def test_a_changed_trail_rewrites_the_audit_file_of_the_version_run() -> None:
-    want = plan.wanted(rec(), [event(1, "register")])
+    want = wanted.wanted(rec(), [event(1, "register")])
     stale = {**want.tags, "minireg.audit_sha256": "0" * 64, "minireg.events": "0"}
     diff = plan.diff_version(want, held(want, 1, tags=stale))
     assert diff.audit_run == "run1"
@@ -337,6 +308,7 @@ def test_rows_report_aliases_and_how_the_artifact_travels() -> None:
         "changes": ["new"],
         "logged_as": "sklearn",
         "note": "",
+        "shortened": [],
     }
     assert [r.logged_as for r in rows] == ["sklearn", "artifact", "artifact"]
 
@@ -364,6 +336,7 @@ def test_alias_moves_turn_unchanged_versions_into_updates() -> None:
         "created": 1,
         "updated": 1,
         "unchanged": 1,
+        "shortened": 0,
         "versions": [v.to_dict() for v in out.versions],
     }
     assert out.mapping() == {"churn": {1: 11, 2: 12, 3: 13}}
@@ -427,19 +400,20 @@ def test_the_pure_modules_import_neither_mlflow_nor_the_disk() -> None:
     allowed = {"__future__", "json", "collections.abc", "dataclasses", "typing"}
     allowed |= {"minireg.domain.canonical", "minireg.domain.names", "minireg.domain.records"}
     allowed |= {"minireg.errors", "minireg.domain.values", "minireg.exporters.mlflow.plan"}
-    allowed |= {"minireg.domain.flavors"}
-    for name in ("plan.py", "result.py"):
+    allowed |= {"minireg.domain.flavors", "minireg.exporters.mlflow.wanted"}
+    allowed |= {"minireg.exporters.mlflow.limits"}
+    for name in ("plan.py", "result.py", "wanted.py", "limits.py", "lease.py"):
         tree = ast.parse((folder / name).read_text(encoding="utf-8"))
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert imported <= allowed, (name, sorted(imported - allowed))
-    # Only client.py names mlflow at all, and importing the package loads no mlflow.
+    # Only the session and the client name mlflow at all; importing the package loads no mlflow.
     naming = sorted(
         p.name
         for p in folder.glob("*.py")
         if "import mlflow" in p.read_text() or "from mlflow" in p.read_text()
     )
-    assert naming == ["client.py"]
+    assert naming == ["client.py", "session.py"]
     code = (
         "import sys, minireg.exporters.mlflow as m; "
         "from minireg.exporters import export_mlflow; "
