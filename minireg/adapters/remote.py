@@ -39,6 +39,7 @@ from minireg.domain.remotes import (
 )
 from minireg.errors import InvalidInput, MiniregError, NotFound, RemoteError, local_io_error
 from minireg.storage.objects import Progress
+from minireg.storage.remote import RemoteEntry
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -208,6 +209,71 @@ class FsspecRemote:
                 sizes[digest] = int(info["size"])
         return sizes
 
+    def listing(self) -> list[RemoteEntry]:
+        """Every file under ``<prefix>/sha256/``, temporary names included, with its age."""
+        fs, root = self._filesystem()
+        with self._translated("list its objects"):
+            if not self.atomic_put:
+                self._require_folder(fs, root)
+            try:
+                found = fs.find(f"{root}/sha256", detail=True)
+            except FileNotFoundError:
+                return []
+        return [
+            RemoteEntry(str(path)[len(root) + 1 :], int(info.get("size") or 0), _modified(info))
+            for path, info in found.items()
+            if info.get("type", "file") == "file" and str(path).startswith(f"{root}/")
+        ]
+
+    def delete(self, names: list[str]) -> None:
+        """Remove the files ``names`` (relative to the prefix, under ``sha256/``).
+
+        A name already gone is no error. Raises InvalidInput for a name outside
+        ``sha256/`` (a bug in the caller, never a user's input).
+        """
+        if not names:
+            return
+        fs, root = self._filesystem()
+        for name in names:
+            if not name.startswith("sha256/") or ".." in name.split("/"):
+                raise InvalidInput(f"{name!r} is not an object's name on the remote.")
+        paths = [f"{root}/{name}" for name in names]
+        with self._translated("delete objects"):
+            if self.atomic_put:
+                fs.rm(paths)  # batched: one request per thousand keys on S3
+                return
+            for path in paths:
+                try:
+                    fs.rm_file(path)
+                except FileNotFoundError:
+                    pass
+
+    def checksum(self, digest: str, progress: Progress | None = None) -> tuple[str, int]:
+        """The sha256 and size of object ``digest``'s bytes, read as a stream (nothing kept).
+
+        Raises:
+            NotFound: the remote has no such object.
+            RemoteError: the remote is unreachable or refuses.
+        """
+        import hashlib
+
+        fs, _ = self._filesystem()
+        key = self._key(digest)
+        hasher = hashlib.sha256()
+        size = 0
+        with self._translated("send an object", digest):
+            try:
+                with fs.open(key, "rb", block_size=_PART) as fin:
+                    total = int(getattr(fin, "size", 0) or 0)
+                    while chunk := fin.read(_PART):
+                        hasher.update(chunk)
+                        size += len(chunk)
+                        if progress is not None:
+                            progress(size, total)
+            except FileNotFoundError as exc:
+                raise NotFound(f"{self.where(digest)} is not on the remote.") from exc
+        return hasher.hexdigest(), size
+
     def upload(self, digest: str, src: Path, progress: Progress | None = None) -> None:
         """Upload ``src`` as object ``digest``: whole under its key, or not at all."""
         fs, root = self._filesystem()
@@ -254,6 +320,29 @@ class FsspecRemote:
                 if exc.errno in _LOCAL_ERRNOS:
                     raise local_io_error(exc, dest, None, "write the download to") from exc
                 raise
+
+
+def _modified(info: dict[str, Any]) -> float | None:
+    """When a listed file was last written (seconds since the epoch), None when not said.
+
+    Each backend names it its own way: S3 ``LastModified``, Azure ``last_modified``,
+    GCS ``updated``, a folder ``mtime``.
+    """
+    from datetime import datetime, timezone
+
+    for name in ("LastModified", "last_modified", "updated", "mtime", "timeCreated", "created"):
+        value = info.get(name)
+        if isinstance(value, datetime):
+            return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+    return None
 
 
 def _copy(fin: Any, fout: Any, total: int, progress: Progress | None) -> None:
