@@ -46,9 +46,11 @@ if TYPE_CHECKING:
 
 _PART = 8 << 20
 _PARTS_AT_ONCE = 4
-"""S3 transfers go in parts of 8 MiB, 4 in flight, so memory stays near 32 MiB whatever
+"""S3 uploads go in parts of 8 MiB, 4 in flight, so memory stays near 32 MiB whatever
 the artifact's size (s3fs' defaults, 50 MiB × 10, hold up to 500 MiB; a file below two
-parts goes in one PUT)."""
+parts goes in one PUT). Downloads are one streamed GET written as it arrives (64 KiB
+reads): s3fs' ranged download holds a whole batch of parts in memory, and a server that
+reads the whole object for each range (moto does) makes ranges several times slower."""
 _CHUNK = 1 << 20
 # Local disk errors met while writing a download: the cache's fault, not the remote's.
 _LOCAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
@@ -125,10 +127,12 @@ class FsspecRemote:
                 self._fs, self._root, self._pid = fs, str(root).rstrip("/"), os.getpid()
             return self._fs, self._root
 
-    def _parts(self) -> dict[str, Any]:
-        """s3fs' part size and parallelism for both directions (memory: their product)."""
+    def _parts(self, *, download: bool = False) -> dict[str, Any]:
+        """s3fs' part size and parallelism (memory: their product); one stream down."""
         if "s3" not in self.protocol:
             return {}
+        if download:
+            return {"max_concurrency": 1}
         return {"chunksize": _PART, "max_concurrency": _PARTS_AT_ONCE}
 
     def _key(self, digest: str) -> str:
@@ -310,7 +314,8 @@ class FsspecRemote:
         with self._translated("send an object", digest):
             try:
                 if self.atomic_put:
-                    fs.get_file(key, str(dest), callback=_callback(progress), **self._parts())
+                    parts = self._parts(download=True)
+                    fs.get_file(key, str(dest), callback=_callback(progress), **parts)
                     return
                 with fs.open(key, "rb") as fin, open(dest, "xb") as fout:
                     _copy(fin, fout, int(fs.size(key) or 0), progress)

@@ -22,6 +22,8 @@ MATCH_FROM = 64 << 20
 """From this size a file is compared with the stored objects of its size before it is
 copied (below it, a copy costs less than looking them up)."""
 _MAX_CANDIDATES = 4
+THREAD_FROM = 8 << 20
+"""From this size a file is hashed in a second thread while it is read and copied."""
 
 
 @dataclass(frozen=True)
@@ -201,8 +203,11 @@ class ObjectStore:
         if before.st_size >= MATCH_FROM:
             found = self.sizes() if sizes is None else sizes
             candidates = found.get(before.st_size, [])[:_MAX_CANDIDATES]
-        with open(src, "rb", buffering=0) as fin:
-            reading = Reading(src, fin, progress, done, total)
+        threaded = before.st_size >= THREAD_FROM
+        with (
+            open(src, "rb", buffering=0) as fin,
+            Reading(src, fin, progress, done, total, threaded=threaded) as reading,
+        ):
             paths = {d: self.path(d) for d in candidates if self.link_in_store(d) is None}
             digest = reading.compare(paths) if paths else None
             if digest is None:

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -33,33 +34,69 @@ def unchanged(src: Path, before: os.stat_result) -> None:
 
 
 class Reading:
-    """One pass over a source file: hashed once, compared or copied as it goes."""
+    """One pass over a source file: hashed once, compared or copied as it goes.
+
+    A large file is hashed in a second thread, one chunk behind the reads (hashlib
+    releases the GIL), so reading, comparing or writing the next chunk overlaps the
+    hashing of this one. Two buffers alternate: a chunk is never overwritten while
+    it is being hashed, and the chunks are hashed in order.
+    """
 
     def __init__(
-        self, src: Path, fin: Any, progress: Progress | None, done: int, total: int
+        self,
+        src: Path,
+        fin: Any,
+        progress: Progress | None,
+        done: int,
+        total: int,
+        *,
+        threaded: bool = False,
     ) -> None:
         self.src = src
         self.fin = fin
         self.hash = hashlib.sha256()
         self.size = 0
-        self.buf = bytearray(_CHUNK)
+        self.bufs = (bytearray(_CHUNK), bytearray(_CHUNK))
+        self.turn = 0
         self.progress = progress
         self.done = done
         self.total = total
+        self.pool = ThreadPoolExecutor(1, "minireg-hash") if threaded else None
+        self.pending: Future[None] | None = None
+
+    def __enter__(self) -> Reading:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+    def _settled(self) -> None:
+        """Wait for the chunk being hashed (its buffer is free, the digest up to date)."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
 
     def _next(self) -> bytes | bytearray:
-        """The next chunk, hashed and counted (empty at the end)."""
-        n = self.fin.readinto(self.buf)
+        """The next chunk, counted and handed to the hash (empty at the end)."""
+        buf = self.bufs[self.turn]
+        self.turn ^= 1
+        n = self.fin.readinto(buf)  # overlaps the hashing of the other buffer
+        self._settled()
         if not n:
             return b""
-        chunk = self.buf if n == _CHUNK else self.buf[:n]
-        self.hash.update(chunk)
+        chunk = buf if n == _CHUNK else buf[:n]
+        if self.pool is None:
+            self.hash.update(chunk)
+        else:
+            self.pending = self.pool.submit(self.hash.update, chunk)
         self.size += n
         if self.progress is not None:
             self.progress(self.done + self.size, self.total)
         return chunk
 
     def hexdigest(self) -> str:
+        self._settled()
         return self.hash.hexdigest()
 
     def compare(self, objects: dict[str, Path]) -> str | None:
@@ -92,17 +129,18 @@ class Reading:
 
     def copy_to(self, fout: Any) -> None:
         """Write the whole source to ``fout``: what was read so far again, then the rest."""
-        read = self.size
+        self._settled()
+        read, buf = self.size, self.bufs[0]
         if read:
             self.fin.seek(0)
             left = read
             while left:
-                n = self.fin.readinto(self.buf if left >= _CHUNK else memoryview(self.buf)[:left])
+                n = self.fin.readinto(buf if left >= _CHUNK else memoryview(buf)[:left])
                 if not n:
                     raise IntegrityError(
                         f"{self.src} changed while it was copied; register it again."
                     )
-                fout.write(memoryview(self.buf)[:n])
+                fout.write(memoryview(buf)[:n])
                 left -= n
         while chunk := self._next():
             fout.write(chunk)

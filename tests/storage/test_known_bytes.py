@@ -4,12 +4,14 @@ A large file is read beside the stored objects of its size; an object equal to i
 byte for byte, whose name is the file's digest, is proven intact and nothing is
 written. Anything else (other bytes of the same size, a corrupted object, a
 difference deep inside the file) falls back to the copy, which stays correct.
-``MATCH_FROM`` is lowered so that small files take the large-file path.
+``MATCH_FROM`` is lowered so that small files take the large-file path, and
+``THREAD_FROM`` set to hash them in this thread or in a second one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import textwrap
@@ -35,9 +37,11 @@ def stored(reg: minireg.Registry, data: bytes) -> Path:
     return reg.storage.objects.path(hashlib.sha256(data).hexdigest())
 
 
-@pytest.fixture
-def small_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(params=["hashed in this thread", "hashed in a second thread"])
+def small_threshold(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     monkeypatch.setattr(objects_module, "MATCH_FROM", MIB)
+    threaded = request.param == "hashed in a second thread"
+    monkeypatch.setattr(objects_module, "THREAD_FROM", MIB if threaded else 1 << 40)
 
 
 REGISTER_UNDER_LIMIT = textwrap.dedent(
@@ -174,6 +178,7 @@ def test_a_folder_of_large_files_registered_again_stores_nothing_new(
     assert reg.verify().ok
 
 
+@pytest.mark.usefixtures("small_threshold")
 def test_a_source_that_changes_while_it_is_read_is_refused(
     reg: minireg.Registry, repo: Path
 ) -> None:
@@ -190,3 +195,17 @@ def test_a_source_that_changes_while_it_is_read_is_refused(
     with pytest.raises(minireg.IntegrityError, match="changed while it was copied"):
         reg.storage.objects.put_file(art, touch, 0, art.stat().st_size)
     assert not [p for p in (reg.root / "objects").rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("size", [0, 1, MIB - 1, MIB, MIB + 1, 3 * MIB + 5])
+@pytest.mark.parametrize("threaded", [False, True])
+def test_every_size_is_hashed_and_copied_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int, threaded: bool
+) -> None:
+    monkeypatch.setattr(objects_module, "THREAD_FROM", 0 if threaded else 1 << 40)
+    src = tmp_path / "src.bin"
+    data = os.urandom(size)
+    src.write_bytes(data)
+    store = objects_module.ObjectStore(tmp_path / "objects")
+    assert store.put_file(src) == (hashlib.sha256(data).hexdigest(), size)
+    assert store.path(hashlib.sha256(data).hexdigest()).read_bytes() == data
