@@ -39,15 +39,18 @@ from minireg.domain.remotes import (
 )
 from minireg.errors import InvalidInput, MiniregError, NotFound, RemoteError, local_io_error
 from minireg.storage.objects import Progress
+from minireg.storage.remote import RemoteEntry
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
 
 _PART = 8 << 20
 _PARTS_AT_ONCE = 4
-"""S3 transfers go in parts of 8 MiB, 4 in flight, so memory stays near 32 MiB whatever
+"""S3 uploads go in parts of 8 MiB, 4 in flight, so memory stays near 32 MiB whatever
 the artifact's size (s3fs' defaults, 50 MiB × 10, hold up to 500 MiB; a file below two
-parts goes in one PUT)."""
+parts goes in one PUT). Downloads are one streamed GET written as it arrives (64 KiB
+reads): s3fs' ranged download holds a whole batch of parts in memory, and a server that
+reads the whole object for each range (moto does) makes ranges several times slower."""
 _CHUNK = 1 << 20
 # Local disk errors met while writing a download: the cache's fault, not the remote's.
 _LOCAL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
@@ -124,10 +127,12 @@ class FsspecRemote:
                 self._fs, self._root, self._pid = fs, str(root).rstrip("/"), os.getpid()
             return self._fs, self._root
 
-    def _parts(self) -> dict[str, Any]:
-        """s3fs' part size and parallelism for both directions (memory: their product)."""
+    def _parts(self, *, download: bool = False) -> dict[str, Any]:
+        """s3fs' part size and parallelism (memory: their product); one stream down."""
         if "s3" not in self.protocol:
             return {}
+        if download:
+            return {"max_concurrency": 1}
         return {"chunksize": _PART, "max_concurrency": _PARTS_AT_ONCE}
 
     def _key(self, digest: str) -> str:
@@ -208,6 +213,71 @@ class FsspecRemote:
                 sizes[digest] = int(info["size"])
         return sizes
 
+    def listing(self) -> list[RemoteEntry]:
+        """Every file under ``<prefix>/sha256/``, temporary names included, with its age."""
+        fs, root = self._filesystem()
+        with self._translated("list its objects"):
+            if not self.atomic_put:
+                self._require_folder(fs, root)
+            try:
+                found = fs.find(f"{root}/sha256", detail=True)
+            except FileNotFoundError:
+                return []
+        return [
+            RemoteEntry(str(path)[len(root) + 1 :], int(info.get("size") or 0), _modified(info))
+            for path, info in found.items()
+            if info.get("type", "file") == "file" and str(path).startswith(f"{root}/")
+        ]
+
+    def delete(self, names: list[str]) -> None:
+        """Remove the files ``names`` (relative to the prefix, under ``sha256/``).
+
+        A name already gone is no error. Raises InvalidInput for a name outside
+        ``sha256/`` (a bug in the caller, never a user's input).
+        """
+        if not names:
+            return
+        fs, root = self._filesystem()
+        for name in names:
+            if not name.startswith("sha256/") or ".." in name.split("/"):
+                raise InvalidInput(f"{name!r} is not an object's name on the remote.")
+        paths = [f"{root}/{name}" for name in names]
+        with self._translated("delete objects"):
+            if self.atomic_put:
+                fs.rm(paths)  # batched: one request per thousand keys on S3
+                return
+            for path in paths:
+                try:
+                    fs.rm_file(path)
+                except FileNotFoundError:
+                    pass
+
+    def checksum(self, digest: str, progress: Progress | None = None) -> tuple[str, int]:
+        """The sha256 and size of object ``digest``'s bytes, read as a stream (nothing kept).
+
+        Raises:
+            NotFound: the remote has no such object.
+            RemoteError: the remote is unreachable or refuses.
+        """
+        import hashlib
+
+        fs, _ = self._filesystem()
+        key = self._key(digest)
+        hasher = hashlib.sha256()
+        size = 0
+        with self._translated("send an object", digest):
+            try:
+                with fs.open(key, "rb", block_size=_PART) as fin:
+                    total = int(getattr(fin, "size", 0) or 0)
+                    while chunk := fin.read(_PART):
+                        hasher.update(chunk)
+                        size += len(chunk)
+                        if progress is not None:
+                            progress(size, total)
+            except FileNotFoundError as exc:
+                raise NotFound(f"{self.where(digest)} is not on the remote.") from exc
+        return hasher.hexdigest(), size
+
     def upload(self, digest: str, src: Path, progress: Progress | None = None) -> None:
         """Upload ``src`` as object ``digest``: whole under its key, or not at all."""
         fs, root = self._filesystem()
@@ -244,7 +314,8 @@ class FsspecRemote:
         with self._translated("send an object", digest):
             try:
                 if self.atomic_put:
-                    fs.get_file(key, str(dest), callback=_callback(progress), **self._parts())
+                    parts = self._parts(download=True)
+                    fs.get_file(key, str(dest), callback=_callback(progress), **parts)
                     return
                 with fs.open(key, "rb") as fin, open(dest, "xb") as fout:
                     _copy(fin, fout, int(fs.size(key) or 0), progress)
@@ -254,6 +325,29 @@ class FsspecRemote:
                 if exc.errno in _LOCAL_ERRNOS:
                     raise local_io_error(exc, dest, None, "write the download to") from exc
                 raise
+
+
+def _modified(info: dict[str, Any]) -> float | None:
+    """When a listed file was last written (seconds since the epoch), None when not said.
+
+    Each backend names it its own way: S3 ``LastModified``, Azure ``last_modified``,
+    GCS ``updated``, a folder ``mtime``.
+    """
+    from datetime import datetime, timezone
+
+    for name in ("LastModified", "last_modified", "updated", "mtime", "timeCreated", "created"):
+        value = info.get(name)
+        if isinstance(value, datetime):
+            return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+    return None
 
 
 def _copy(fin: Any, fout: Any, total: int, progress: Progress | None) -> None:

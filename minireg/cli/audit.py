@@ -28,9 +28,16 @@ def history(
         render.events(events)
 
 
-def verify(registry: Path | None = None, json_out: bool = False, against_git: bool = False) -> None:
+def verify(
+    registry: Path | None = None,
+    json_out: bool = False,
+    against_git: bool = False,
+    remote: bool = False,
+    deep: bool = False,
+) -> None:
     """minireg verify: exit 0 when everything checks out, 6 with every problem listed."""
-    report = open_registry(registry).verify(against_git=against_git)
+    reg = open_registry(registry, bars=render.transfer_bar)
+    report = reg.verify(against_git=against_git, remote=remote, deep=deep)
     if json_out:
         render.report_json(report)
         if not report.ok:
@@ -46,6 +53,11 @@ def verify(registry: Path | None = None, json_out: bool = False, against_git: bo
         f"OK: {report.events} events, {report.versions} versions, "
         f"{report.objects} objects check out."
     )
+    if report.remote_objects is not None:
+        how = "read back and re-hashed" if report.remote_deep else "with their recorded sizes"
+        render.message(
+            f"OK: {render.plural(report.remote_objects, 'object')} on {report.remote}, {how}."
+        )
 
 
 def rebuild(registry: Path | None = None, commit: bool | None = None) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from minireg.cli import render
 from minireg.cli.errors import Exit
+from minireg.errors import InvalidInput
 from minireg.service.registry import open_registry
 
 if TYPE_CHECKING:
@@ -65,14 +66,25 @@ def merge_driver(base: Path, ours: Path, theirs: Path, path: str) -> None:
 
 def gc(
     dry_run: bool = False,
-    grace: float = 3600.0,
+    grace: float | None = None,
     registry: Path | None = None,
     json_out: bool = False,
     commit: bool | None = None,
+    remote: bool = False,
+    yes: bool = False,
 ) -> None:
-    """minireg gc: remove (or list) the objects no version references."""
+    """minireg gc: remove (or list) the objects no version references; --remote: the remote's."""
+    from minireg.cli.garbage import remote_garbage
+    from minireg.service.gc import DEFAULT_GRACE
 
+    if remote:
+        if yes and dry_run:
+            raise InvalidInput("--yes deletes and --dry-run only lists; give one of them.")
+        reg = open_registry(registry, bars=render.transfer_bar)
+        found = reg.gc_remote(delete=yes, grace=grace)
+        remote_garbage(found, json_out)
+        return
     reg = open_registry(registry)
     with committing(reg, False if dry_run else commit):
         result = reg.gc(dry_run=dry_run, grace=grace)
-    render.garbage(result, grace, json_out)
+    render.garbage(result, DEFAULT_GRACE if grace is None else grace, json_out)

@@ -1,4 +1,4 @@
-"""The remote for objects: remote set, remote show, push, pull, status.
+"""The remote for objects: remote set, show and migrate, push, pull, status.
 
 Each function is one command's body (open the registry, one public API call,
 render). Transfers show a progress bar on a terminal only; ``--json`` and
@@ -135,3 +135,25 @@ def pull(
         f"{render.plural(len(done.versions), 'version')} ready from {done.url} "
         f"({render.plural(done.fetched, 'object')} downloaded, each checked)."
     )
+
+
+def remote_migrate(registry: Path | None = None, json_out: bool = False) -> None:
+    """minireg remote migrate: the objects git holds go to the remote; git stops tracking them."""
+    done = open_registry(registry, bars=render.transfer_bar).migrate_objects()
+    if json_out:
+        render.as_json(done.to_dict())
+        return
+    size = f"{done.bytes / 2**20:.1f} MiB"
+    render.message(
+        f"{render.plural(done.objects, 'object')} on {done.url}, each checked by its size "
+        f"({len(done.uploaded)} uploaded now, {size})."
+    )
+    if done.commit:
+        render.message(
+            f"Committed {done.commit[:12]}: {done.subject} "
+            f"({render.plural(done.untracked, 'file')} no longer tracked)."
+        )
+    elif not done.in_git:
+        render.message("Not in a git repository: objects/ is git-ignored for when it is.")
+    if not done.changed:
+        render.message("Nothing left to do: the objects were already migrated.")

@@ -154,7 +154,16 @@ TABLE: dict[str, Command] = {
             JSON,
         ),
     ),
-    "verify": Command(audit.verify, (REGISTRY, JSON, flag("against_git", "--against-git"))),
+    "verify": Command(
+        audit.verify,
+        (
+            REGISTRY,
+            JSON,
+            flag("against_git", "--against-git"),
+            flag("remote", "--remote"),
+            flag("deep", "--deep"),
+        ),
+    ),
     "rebuild": Command(audit.rebuild, (REGISTRY, COMMIT)),
     "diff": Command(audit.diff, (MODEL, argument("old"), argument("new"), REGISTRY, JSON)),
     "merge-driver": Command(

@@ -227,17 +227,29 @@ class Reads(RegistryCore):
 
         return events_frame(self.events())
 
-    def verify(self, *, against_git: bool = False) -> Report:
+    def verify(
+        self, *, against_git: bool = False, remote: bool = False, deep: bool = False
+    ) -> Report:
         """Check the hash chain, the ledger against the events, every object, version numbers.
 
         Unresolved git merge conflicts in the registry are problems too. With
         ``against_git`` the audit head in the last minireg commit's trailer must
-        be in the events (which catches events cut off the end). Works on a
-        read-only checkout (``notes`` says it read without the lock).
+        be in the events (which catches events cut off the end). With ``remote``,
+        every object a version needs must be on the remote with its recorded size
+        (``deep``: read back and re-hashed too). Works on a read-only checkout
+        (``notes`` says it read without the lock) and, with ``remote``, in a fresh
+        clone with nothing cached.
 
         Raises:
             NotFound: ``against_git`` and no minireg commit is in the git history.
+            InvalidInput: ``remote`` (or ``deep``) and no remote is set; ``deep`` alone.
+            RemoteError: ``remote`` and the remote is unreachable or refuses.
         """
+        from minireg.service.remote_verify import add_remote_check, remote_to_check
         from minireg.service.verify import verify
 
-        return verify(self.storage, self.config, self.root, against_git=against_git)
+        store = remote_to_check(self.storage, remote=remote, deep=deep)
+        report = verify(self.storage, self.config, self.root, against_git=against_git)
+        if store is not None:
+            add_remote_check(report, self.storage, store, self.state, deep=deep, bars=self._bars)
+        return report

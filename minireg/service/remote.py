@@ -30,7 +30,9 @@ from minireg.storage.layout import ignore_objects, parse_settings
 from minireg.storage.remote import RemoteStore, upload_missing
 
 if TYPE_CHECKING:
+    from minireg.service.migrate import Migration
     from minireg.service.registry import Registry
+    from minireg.service.remote_gc import RemoteCollection
 
 
 class RemoteVerbs(Reads):
@@ -189,3 +191,59 @@ class RemoteVerbs(Reads):
     def _serving(self) -> list[VersionRecord]:
         idle = {self.config.initial_stage, self.config.archive_stage}
         return [r for r in self.state().records() if r.stage not in idle or r.aliases]
+
+    def gc_remote(self, *, delete: bool = False, grace: float | None = None) -> RemoteCollection:
+        """List (or, with ``delete``, delete) the remote's objects that nothing needs.
+
+        An object stays when an event of any commit on any ref (local and
+        remote-tracking branches, tags, stashes) or of any working tree of the
+        repository needs it, or when it is younger than ``grace`` seconds (default
+        a week: a version registered in another clone whose branch is not pushed
+        yet). ``.tmp-…`` leftovers of cut uploads older than that go too. Fetch
+        first (``git fetch --all``): branches only other clones have are not seen.
+
+        Raises:
+            InvalidInput: no remote is set.
+            Unsafe: a shallow clone, or git fails; nothing was deleted.
+            IntegrityError: a folder artifact's manifest is nowhere; nothing was deleted.
+            RemoteError: the remote is unreachable or refuses.
+        """
+        from minireg.service.remote_gc import DEFAULT_REMOTE_GRACE, collect
+
+        remote = self._remote()
+        wait = DEFAULT_REMOTE_GRACE if grace is None else grace
+        return collect(
+            self.storage,
+            self.root,
+            remote,
+            delete=delete,
+            grace=wait,
+            now=self.clock(),
+            bars=self._bars,
+        )
+
+    def migrate_objects(self) -> Migration:
+        """Move the objects git holds to the remote, then stop tracking them in git.
+
+        Uploads every object the versions need and every object of ``objects/``
+        the remote lacks (each re-hashed first), lists the remote to check every
+        size, then adds ``/objects/`` to ``.gitignore``, removes ``objects/`` from
+        git's index and commits that with a message that says so. No event and no
+        version changes. Running it again does what is left (nothing, once done).
+
+        Raises:
+            InvalidInput: no remote is set.
+            Refused: other changes are staged in git, or git has no identity.
+            NotFound: a version needs an object that is neither here nor on the remote.
+            IntegrityError: a local object is damaged, or an upload did not land.
+            RemoteError: the remote is unreachable or refuses; re-running resumes.
+        """
+        from minireg.adapters.git.untrack import check_ready
+        from minireg.service.migrate import stop_tracking, upload_all
+
+        remote = self._remote()
+        check_ready(self.root)
+        done = upload_all(self.storage, remote, self.state(), self._bars)
+        with self._writer.locked() as (_, state):
+            stop_tracking(self.root, done, state.head.hash if state.head else "0" * 64)
+        return done

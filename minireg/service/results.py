@@ -112,6 +112,12 @@ class Report:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What is worth knowing but not wrong (a trimmed final newline, a torn last write)."""
+    remote: str = ""
+    """``verify --remote``: the remote checked ("" when it was not)."""
+    remote_objects: int | None = None
+    """``verify --remote``: the objects checked on the remote (None when it was not)."""
+    remote_deep: bool = False
+    """``verify --remote --deep``: they were read back and re-hashed."""
 
     @property
     def ok(self) -> bool:
@@ -126,6 +132,9 @@ class Report:
             "objects": self.objects,
             "problems": list(self.problems),
             "notes": list(self.notes),
+            "remote": self.remote or None,
+            "remote_objects": self.remote_objects,
+            "remote_deep": self.remote_deep,
         }
 
 

@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import os
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,17 @@ from typing import Any
 from minireg.domain.canonical import canonical_json, sha256_hex
 from minireg.errors import IntegrityError, InvalidInput, NotFound, Unsafe
 from minireg.storage.atomic import TMP_PREFIX, fsync_dir, remove_orphans, temp_name
-
-Progress = Callable[[int, int], None]
-"""Called with (bytes done, bytes in all) while artifacts are copied."""
+from minireg.storage.reading import CHUNK, Reading, unchanged
+from minireg.storage.reading import Progress as Progress
 
 MANIFEST_FORMAT = "minireg-manifest/1"
-_CHUNK = 1 << 20
+_CHUNK = CHUNK
+MATCH_FROM = 64 << 20
+"""From this size a file is compared with the stored objects of its size before it is
+copied (below it, a copy costs less than looking them up)."""
+_MAX_CANDIDATES = 4
+THREAD_FROM = 8 << 20
+"""From this size a file is hashed in a second thread while it is read and copied."""
 
 
 @dataclass(frozen=True)
@@ -171,36 +175,80 @@ class ObjectStore:
         return digest
 
     def put_file(
-        self, src: Path, progress: Progress | None = None, done: int = 0, total: int = 0
+        self,
+        src: Path,
+        progress: Progress | None = None,
+        done: int = 0,
+        total: int = 0,
+        *,
+        sizes: dict[int, list[str]] | None = None,
     ) -> tuple[str, int]:
-        """Copy ``src`` in, hashing while copying; return (sha256, size).
+        """Store ``src``, hashing it in one pass; return (sha256, size).
 
-        The copy is written under a temporary name and renamed into place only
-        after its digest is known, so a crash never leaves a half object under a
-        real name. A source that changes while it is copied is refused.
+        New bytes are copied while they are hashed, under a temporary name renamed
+        into place once the digest is known, so a crash never leaves a half object
+        under a real name. A large file is first read beside the stored objects of
+        its size (``sizes``: their digests by size, else looked up): when it equals
+        one byte for byte and hashes to its name, that object is proven intact and
+        nothing is written (registering known bytes costs one hash pass). A source
+        that changes while it is read is refused.
+
+        Raises:
+            IntegrityError: ``src`` changed while it was read.
+            Unsafe: a symlink sits where the object belongs.
         """
+        before = os.stat(src)
         self.root.mkdir(parents=True, exist_ok=True)
+        candidates: list[str] = []
+        if before.st_size >= MATCH_FROM:
+            found = self.sizes() if sizes is None else sizes
+            candidates = found.get(before.st_size, [])[:_MAX_CANDIDATES]
+        threaded = before.st_size >= THREAD_FROM
+        with (
+            open(src, "rb", buffering=0) as fin,
+            Reading(src, fin, progress, done, total, threaded=threaded) as reading,
+        ):
+            paths = {d: self.path(d) for d in candidates if self.link_in_store(d) is None}
+            digest = reading.compare(paths) if paths else None
+            if digest is None:
+                digest = self._copy_in(reading, before)
+            unchanged(src, before)
+        return digest, reading.size
+
+    def _copy_in(self, reading: Reading, before: os.stat_result) -> str:
+        """Copy ``reading``'s source (what it read so far, then the rest) into a new object."""
         tmp = temp_name(self.root / "object")
-        digest = hashlib.sha256()
-        size = 0
         try:
-            with open(src, "rb") as fin, open(tmp, "xb") as fout:
-                while chunk := fin.read(_CHUNK):
-                    digest.update(chunk)
-                    fout.write(chunk)
-                    size += len(chunk)
-                    if progress is not None:
-                        progress(done + size, total)
+            with open(tmp, "xb") as fout:
+                reading.copy_to(fout)
                 fout.flush()
                 os.fsync(fout.fileno())
-            hexdigest = digest.hexdigest()
-            if hash_file(tmp) != (hexdigest, size):
-                raise IntegrityError(f"{src} changed while it was copied; register it again.")
-            self._settle(tmp, hexdigest)
+            unchanged(reading.src, before)  # before the rename: a mixed copy is never kept
+            digest = reading.hexdigest()
+            self._settle(tmp, digest)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
-        return hexdigest, size
+        return digest
+
+    def sizes(self) -> dict[int, list[str]]:
+        """The stored objects' digests by size (symlinks and temporary files left out)."""
+        found: dict[int, list[str]] = {}
+        base = self.root / "sha256"
+        if not base.is_dir() or base.is_symlink():
+            return found
+        with os.scandir(base) as shards:
+            for shard in shards:
+                if not shard.is_dir(follow_symlinks=False):
+                    continue
+                with os.scandir(shard.path) as entries:
+                    for entry in entries:
+                        if entry.name.startswith(TMP_PREFIX):
+                            continue
+                        if entry.is_file(follow_symlinks=False):
+                            size = entry.stat(follow_symlinks=False).st_size
+                            found.setdefault(size, []).append(shard.name + entry.name)
+        return found
 
     def put_path(self, src: Path, progress: Progress | None = None) -> Stored:
         """Store a file, or a folder as its files plus a manifest object."""
@@ -209,10 +257,12 @@ class ObjectStore:
             return Stored(digest, size, False)
         files = list_files(src)
         total = sum(path.stat().st_size for _, path in files)
+        large = any(path.stat().st_size >= MATCH_FROM for _, path in files)
+        sizes = self.sizes() if large else {}
         entries: list[dict[str, Any]] = []
         done = 0
         for rel, path in files:
-            digest, size = self.put_file(path, progress, done, total)
+            digest, size = self.put_file(path, progress, done, total, sizes=sizes)
             done += size
             entries.append({"path": rel, "sha256": digest, "bytes": size})
         return Stored(self.put_bytes(manifest(entries)), done, True)

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from minireg.domain.remotes import digest_of_key
 from minireg.errors import IntegrityError, LocalIOError, NotFound
 from minireg.storage.atomic import temp_name
 from minireg.storage.objects import ObjectStore, Progress, hash_file
@@ -23,6 +25,22 @@ from minireg.storage.objects import ObjectStore, Progress, hash_file
 Bars = Callable[[str], "tuple[Progress | None, Callable[[], None]]"]
 """Makes a progress bar for one transfer from its label: (update, finish). The CLI's
 shows one on a terminal for a transfer that lasts; the library passes none."""
+
+
+@dataclass(frozen=True)
+class RemoteEntry:
+    """A file under the remote's ``sha256/``: an object, or an upload's leftover."""
+
+    name: str
+    """Relative to the prefix: ``sha256/ab/cdef…`` (or ``sha256/ab/.tmp-…`` on a folder)."""
+    size: int
+    modified: float | None
+    """When it was written, in seconds since the epoch; None when the backend does not say."""
+
+    @property
+    def digest(self) -> str | None:
+        """The object it is, None for anything else (a temporary name)."""
+        return digest_of_key(self.name)
 
 
 class RemoteStore(Protocol):
@@ -53,6 +71,18 @@ class RemoteStore(Protocol):
 
     def check(self) -> None:
         """Raise RemoteError unless the remote answers (its bucket or folder exists)."""
+        ...
+
+    def listing(self) -> list[RemoteEntry]:
+        """Every file under ``<prefix>/sha256/`` with its size and age (leftovers included)."""
+        ...
+
+    def delete(self, names: list[str]) -> None:
+        """Remove the files ``names`` (``RemoteEntry.name``); one already gone is no error."""
+        ...
+
+    def checksum(self, digest: str, progress: Progress | None = None) -> tuple[str, int]:
+        """The sha256 and size of object ``digest``, read as a stream (NotFound when absent)."""
         ...
 
 

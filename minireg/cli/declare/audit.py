@@ -43,10 +43,27 @@ def verify(
             "the events (catches events cut off the end).",
         ),
     ] = False,
+    remote: Annotated[
+        bool,
+        typer.Option(
+            "--remote",
+            help="Also check that every object a version needs is on the remote with its "
+            "recorded size (one listing; works in a fresh clone).",
+        ),
+    ] = False,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="With --remote: read every remote object back as a stream and re-hash it "
+            "(catches corruption that kept the size).",
+        ),
+    ] = False,
 ) -> None:
     """Check the hash chain, the ledger against the events, every object and version numbers.
 
-    Exits 0 when everything holds, 6 with every problem listed otherwise.
+    Exits 0 when everything holds, 6 with every problem listed otherwise (with
+    --remote, each missing or damaged remote object is named by version and key).
 
     Example: minireg verify
     """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -51,21 +51,38 @@ def gc(
         bool, typer.Option("--dry-run", help="List the unreferenced objects; remove nothing.")
     ] = False,
     grace: Annotated[
-        float,
+        Optional[float],
         typer.Option(
             "--grace",
             min=0,
             help="Keep unreferenced objects younger than this many seconds (a registration "
-            "in flight stores its objects before it takes the lock).",
+            "in flight stores its objects before it takes the lock). Default: 3600, and a "
+            "week (604800) with --remote.",
+            show_default=False,
         ),
-    ] = 3600.0,
+    ] = None,
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
     commit: CommitOpt = None,
+    remote: Annotated[
+        bool,
+        typer.Option(
+            "--remote",
+            help="Collect the remote's objects instead of the local cache's: keeps every "
+            "object any commit of any branch (local or remote-tracking) or working tree needs. "
+            "Lists only, unless --yes.",
+        ),
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="With --remote: delete what it lists.")
+    ] = False,
 ) -> None:
     """Remove objects that no version references (artifacts, folder files, requirements).
 
-    Example: minireg gc --dry-run
+    With --remote it lists the remote's unreferenced objects (and stale upload
+    leftovers) older than the grace period, and deletes them only with --yes.
+
+    Example: minireg gc --remote --yes
     """
 
 

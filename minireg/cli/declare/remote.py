@@ -1,4 +1,4 @@
-"""Declarations of the remote commands: remote set, remote show, push, pull, status."""
+"""Declarations of the remote commands: remote set, show and migrate, push, pull, status."""
 
 from __future__ import annotations
 
@@ -40,6 +40,19 @@ def remote_show(registry: RegistryOpt = None, json_out: JsonOpt = False) -> None
     """Show the remote for objects, its backend (installed or not) and the local cache.
 
     Example: minireg remote show --json
+    """
+
+
+@declares(remote.remote_migrate, "remote migrate")
+def remote_migrate(registry: RegistryOpt = None, json_out: JsonOpt = False) -> None:
+    """Move the objects git holds to the remote, then stop tracking objects/ in git.
+
+    Uploads every object the remote lacks (each re-hashed first), checks every
+    size on the remote, adds /objects/ to .gitignore, removes objects/ from git's
+    index and commits that. No event or version changes; running it again is safe.
+    Needs a remote (`minireg remote set`); exits 2 without one.
+
+    Example: minireg remote migrate && git push
     """
 
 
@@ -87,6 +100,7 @@ def status(registry: RegistryOpt = None, json_out: JsonOpt = False) -> None:
 COMMANDS = (
     remote_set,
     remote_show,
+    remote_migrate,
     push,
     pull,
     status,
