@@ -22,7 +22,6 @@ from minireg.domain.config import Config
 from minireg.domain.decisions import no_model
 from minireg.domain.ledger import render_csv, table
 from minireg.domain.records import Event
-from minireg.domain.state import fold
 from minireg.errors import InvalidInput
 from minireg.storage import Storage
 
@@ -122,20 +121,20 @@ def _load(
         usecols = pick(header) if pick is not None else None
         return typed_frame([], csv=data, usecols=usecols), header
 
-    trail = storage.read_trail()
+    folded = storage.state(config.initial_stage)
     if config.format == "csv":
-        data = storage.vouched_ledger(trail.digest)
+        data = storage.vouched_ledger(folded.end)
         if data is not None:
             frame, header = from_csv(data)
             return frame, header, lambda: None
-    records = fold([Event.from_line(line) for line in trail.lines], config.initial_stage).records()
+    records = folded.state.records()
     if config.format == "csv":
         ledger = storage.read_ledger() or b""
         if ledger == render_csv(records):
             # The ledger is exactly the view of the events folded: parse it (much faster
             # than building the frame from records) and, on success, stamp it.
             frame, header = from_csv(ledger)
-            return frame, header, lambda: storage.vouch_ledger(trail.digest, ledger)
+            return frame, header, lambda: storage.vouch_ledger(folded.end, ledger)
     cols, rows = table(records)
     return typed_frame(cols, rows), cols, lambda: None
 
