@@ -47,12 +47,16 @@ class Split:
 
 def split_events(data: bytes) -> Split:
     """Split bytes of ``events.jsonl`` (the whole file, or what follows a line) into event lines."""
-    cut = data.rfind(b"\n") + 1
-    tail = data[cut:]
-    lines = [line for line in data[:cut].split(b"\n") if line]
+    pieces = data.split(b"\n")
+    tail = pieces.pop()
+    lines = [line for line in pieces if line]
     if tail and is_complete_event(tail.decode("utf-8", errors="replace")):
         return Split([*lines, tail], tail, True, len(data))
-    end = len(data[:cut].rstrip(b"\n")) + 1 if lines else 0
+    if not lines:
+        return Split(lines, tail, False, 0)
+    end = len(data) - len(tail)  # just after the last newline; step back over blank lines
+    while end > 1 and data[end - 2] == 0x0A:
+        end -= 1
     return Split(lines, tail, False, end)
 
 
@@ -117,10 +121,11 @@ def hash_checks_out(event: Event, line: bytes | None = None) -> bool:
     """
     if line is not None:
         at = line.rfind(_HASH_FIELD)
-        field = line[at : at + 74]
-        if at > 0 and field == b'%s%s"' % (_HASH_FIELD, event.hash.encode()):
-            body = line[:at] + line[at + 74 :]
-            if hashlib.sha256(body).hexdigest() == event.hash:
+        stored = line[at + 9 : at + 73]
+        if at > 0 and line[at + 73 : at + 74] == b'"':
+            digest = hashlib.sha256(line[:at])
+            digest.update(line[at + 74 :])
+            if digest.hexdigest().encode() == stored and stored.decode() == event.hash:
                 return True
     return event.compute_hash() == event.hash
 

@@ -44,20 +44,9 @@ class State:
         return self.versions.many((model, n) for n in self.versions.in_stage(model, stage))
 
 
-# What a record holds before its register event fills it in (fresh containers each time).
-_BLANK = {
-    f.name: f.default for f in fields(VersionRecord) if f.name not in ("metrics", "params", "tags")
-}
-
-
-def _new_record(values: dict[str, Any]) -> VersionRecord:
-    """``VersionRecord(**values)`` without the frozen dataclass's ``__setattr__`` per field
-    (a fold of 100,000 registrations spends a third of its time there otherwise)."""
-    rec = object.__new__(VersionRecord)
-    body: dict[str, Any] = {**_BLANK, "metrics": {}, "params": {}, "tags": {}}
-    body.update(values)
-    rec.__dict__.update(body)
-    return rec
+# What a record holds before its register event fills it in, in field order.
+_BLANK = {f.name: f.default for f in fields(VersionRecord)}
+_TAKEN = frozenset(REGISTER_FIELDS)
 
 
 def _register(state: State, event: Event, where: str) -> None:
@@ -69,13 +58,22 @@ def _register(state: State, event: Event, where: str) -> None:
         )
         return
     data = event.data
-    values: dict[str, Any] = {name: data[name] for name in REGISTER_FIELDS if name in data}
+    # VersionRecord(**values) without the frozen dataclass's __setattr__ per field (a
+    # fold of 100,000 registrations spends a third of its time there otherwise).
+    rec = object.__new__(VersionRecord)
+    values = rec.__dict__
+    values.update(_BLANK)
+    values["metrics"], values["params"], values["tags"] = {}, {}, {}
+    if data.keys() - _TAKEN <= {"stage"}:
+        values.update(data)
+    else:
+        values.update((name, data[name]) for name in REGISTER_FIELDS if name in data)
     values["model"] = event.model
     values["version"] = event.version
     # The stage a version starts in is recorded in its event, so renaming
     # stages in minireg.toml later never rewrites the past.
     values["stage"] = str(data.get("stage", state.initial_stage))
-    state.versions[key] = _new_record(values)
+    state.versions[key] = rec
 
 
 def _set_alias(state: State, model: str, alias: str, version: int | None) -> None:

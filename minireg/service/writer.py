@@ -148,7 +148,7 @@ class Writer:
         if ledger_before is None:
             return None
         if len(new) == 1 and new[0].action == "register":
-            plan = ledger_append.plan(ledger_before, new[0].model)
+            plan = ledger_append.plan(ledger_before, new[0].model, len(state.versions) - 1)
             if plan is None or plan.next_version != new[0].version:
                 return None
             return plan.insert(state.versions[(new[0].model, plan.next_version)])
@@ -156,13 +156,15 @@ class Writer:
             return None
         changed = [state.versions[key] for key in sorted(before) if key in state.versions]
         old = [rec for rec in before.values() if rec is not None]
+        rows = len(state.versions)
         if columns(changed) != columns(old):
             # A column may come or go: only every version says which.
-            return ledger_update.replace_rows(ledger_before, changed, columns(state.records()))
+            cols = columns(state.records())
+            return ledger_update.replace_rows(ledger_before, changed, cols, rows)
         # The touched versions kept their metric, param and tag names, so every
         # column stays: the ledger's own header (checked by replace_rows) is the one.
-        header = ledger_before.split(b"\n", 1)[0].decode("utf-8")
-        return ledger_update.replace_rows(ledger_before, changed, _header(header))
+        header = ledger_before[: ledger_before.find(b"\n")].decode("utf-8")
+        return ledger_update.replace_rows(ledger_before, changed, _header(header), rows)
 
     def render(self, state: State, fmt: str | None = None) -> bytes:
         """The ledger bytes for ``state`` in ``fmt`` (default: the configured format)."""

@@ -94,6 +94,9 @@ class RecordFile:
         self.keys = keys
         self.offsets = offsets
         self.lengths = lengths
+        self.models: list[str] = []
+        self.model_ids: array.array[int] = array.array("I")
+        self.numbers: array.array[int] = array.array("q")
         self.fd = os.open(path, os.O_RDONLY)
         self.size = os.fstat(self.fd).st_size
         weakref.finalize(self, os.close, self.fd)
@@ -152,13 +155,14 @@ def _entry(cache: Path, body: dict[str, Any], initial: str) -> Entry:
     with bulk():
         models: list[str] = body["models"]
         names: list[str] = body["stage_names"]
-        numbers = _ints("q", body["version"])
-        keys = list(zip(map(models.__getitem__, _ints("I", body["model"])), numbers))
+        numbers, model_ids = _ints("q", body["version"]), _ints("I", body["model"])
+        keys = list(zip(map(models.__getitem__, model_ids), numbers))
         stages = list(map(names.__getitem__, _ints("H", body["stage"])))
         offsets, lengths = _ints("Q", body["offset"]), _ints("I", body["length"])
         if not len(keys) == len(stages) == len(offsets) == len(lengths):
             raise ValueError("columns of different lengths")
         records = RecordFile(cache / str(body["records"]), keys, offsets, lengths)
+        records.models, records.model_ids, records.numbers = models, model_ids, numbers
         if any(o + n > records.size for o, n in zip(offsets[-1:], lengths[-1:])):
             raise ValueError("the records file is shorter than its index")
         versions = Versions(dict(zip(keys, range(len(keys)))), stages, records)
@@ -266,17 +270,13 @@ def _write_index(
     lengths: array.array[int],
 ) -> None:
     versions = state.versions
-    models: dict[str, int] = {}
-    names: dict[str, int] = {}
-    model_ids = array.array("I")
-    numbers = array.array("q")
-    stage_ids = array.array("H")
     if not len(offsets) == len(lengths) == len(versions.slots):
         return
-    for (model, number), slot in versions.slots.items():
-        model_ids.append(models.setdefault(model, len(models)))
-        numbers.append(number)
-        stage_ids.append(names.setdefault(versions.stages[slot], len(names)))
+    models, model_ids, numbers = _key_columns(versions)
+    names = {name: at for at, name in enumerate(dict.fromkeys(versions.stages))}
+    stage_ids = array.array("H", map(names.__getitem__, versions.stages))
+    if versions.deleted:  # slots are not positions: keep the stages of live slots only
+        stage_ids = array.array("H", (stage_ids[slot] for slot in versions.slots.values()))
     chain_count = len(chain)
     body = {
         "format": _FORMAT,
@@ -299,6 +299,25 @@ def _write_index(
     }
     write_quickly(cache / INDEX_NAME, marshal.dumps(body))
     _remove_other_records(cache, path.name)
+
+
+def _key_columns(versions: Versions) -> tuple[dict[str, int], array.array[int], array.array[int]]:
+    """The model and number of every version, by position: the loaded columns plus the new
+    versions when nothing was deleted (a write adds a few), else made again."""
+    source = versions.source if isinstance(versions.source, RecordFile) else None
+    if source is None or versions.deleted:
+        models: dict[str, int] = {}
+        model_ids, numbers = array.array("I"), array.array("q")
+        for model, number in versions.slots:
+            model_ids.append(models.setdefault(model, len(models)))
+            numbers.append(number)
+        return models, model_ids, numbers
+    models = {name: at for at, name in enumerate(source.models)}
+    model_ids, numbers = array.array("I", source.model_ids), array.array("q", source.numbers)
+    for model, number in list(versions.slots)[len(source.keys) :]:
+        model_ids.append(models.setdefault(model, len(models)))
+        numbers.append(number)
+    return models, model_ids, numbers
 
 
 def _remove_other_records(cache: Path, keep: str) -> None:
