@@ -46,33 +46,39 @@ class State:
 
 # What a record holds before its register event fills it in, in field order.
 _BLANK = {f.name: f.default for f in fields(VersionRecord)}
-_TAKEN = frozenset(REGISTER_FIELDS)
+_TAKEN = frozenset([*REGISTER_FIELDS, "stage"])
 
 
 def _register(state: State, event: Event, where: str) -> None:
     assert event.version is not None
     key = (event.model, event.version)
-    if key in state.versions:
+    if key in state.versions.slots:
         state.anomalies.append(
             f"{where}: version {event.version} of {event.model} is registered twice"
         )
         return
     data = event.data
+    if not data.keys() <= _TAKEN:
+        data = {name: data[name] for name in REGISTER_FIELDS if name in data}
     # VersionRecord(**values) without the frozen dataclass's __setattr__ per field (a
     # fold of 100,000 registrations spends a third of its time there otherwise).
     rec = object.__new__(VersionRecord)
-    values = rec.__dict__
-    values.update(_BLANK)
-    values["metrics"], values["params"], values["tags"] = {}, {}, {}
-    if data.keys() - _TAKEN <= {"stage"}:
-        values.update(data)
-    else:
-        values.update((name, data[name]) for name in REGISTER_FIELDS if name in data)
-    values["model"] = event.model
-    values["version"] = event.version
-    # The stage a version starts in is recorded in its event, so renaming
-    # stages in minireg.toml later never rewrites the past.
-    values["stage"] = str(data.get("stage", state.initial_stage))
+    object.__setattr__(
+        rec,
+        "__dict__",
+        {
+            **_BLANK,
+            "metrics": {},
+            "params": {},
+            "tags": {},
+            **data,
+            "model": event.model,
+            "version": event.version,
+            # The stage a version starts in is recorded in its event, so renaming
+            # stages in minireg.toml later never rewrites the past.
+            "stage": str(event.data.get("stage", state.initial_stage)),
+        },
+    )
     state.versions[key] = rec
 
 
