@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from minireg.domain.config import Config
 from minireg.domain.decisions import no_model
-from minireg.domain.ledger import render_csv, table
+from minireg.domain.ledger import column_cells, columns
 from minireg.domain.records import Event
 from minireg.errors import InvalidInput
 from minireg.storage import Storage
@@ -55,6 +55,7 @@ def typed_frame(
     rows: list[list[str]] | None = None,
     csv: bytes = b"",
     usecols: list[str] | None = None,
+    by_column: list[list[str]] | None = None,
 ) -> pd.DataFrame:
     """The ledger cells (text, as in ``ledger.csv``) as a typed DataFrame.
 
@@ -63,7 +64,9 @@ def typed_frame(
     """
     import pandas as pd
 
-    if rows is None:
+    if by_column is not None:
+        frame = pd.DataFrame(dict(zip(cols, by_column)), columns=cols, dtype=str)
+    elif rows is None:
         frame = pd.read_csv(
             io.BytesIO(csv),
             dtype=str,
@@ -98,45 +101,32 @@ def typed_frame(
 
 def versions_frame(storage: Storage, config: Config) -> pd.DataFrame:
     """Every version as a typed DataFrame (see :func:`typed_frame`)."""
-    frame, _, vouch = _load(storage, config)
-    vouch()
-    return frame
+    return _load(storage, config)[0]
 
 
 def _load(
     storage: Storage, config: Config, pick: Callable[[list[str]], list[str]] | None = None
-) -> tuple[pd.DataFrame, list[str], Callable[[], None]]:
-    """The versions frame, the ledger's full header, and a function to call on success.
+) -> tuple[pd.DataFrame, list[str]]:
+    """The versions frame and the ledger's full header.
 
-    ``pick`` chooses, from the header, the columns worth parsing: reading only
-    those from a vouched-for ``ledger.csv`` is several times faster. After a
-    fold, the returned function stamps ``ledger.csv`` if it is exactly the view
-    of the events folded, so the next query can skip the fold (a fresh clone
-    has no stamp: ``.cache/`` is not versioned).
+    ``pick`` chooses, from the header, the columns worth building: only those are
+    read from a vouched-for ``ledger.csv`` (several times faster than all of them),
+    or made from the folded records when the stamp does not vouch for the ledger
+    (a fresh clone has no stamp: ``.cache/`` is not versioned; the next write
+    stamps it).
     """
-
-    def from_csv(data: bytes) -> tuple[pd.DataFrame, list[str]]:
-        first = data.split(b"\n", 1)[0].decode("utf-8")
-        header = next(csv.reader([first]), [])
-        usecols = pick(header) if pick is not None else None
-        return typed_frame([], csv=data, usecols=usecols), header
-
     folded = storage.state(config.initial_stage)
     if config.format == "csv":
         data = storage.vouched_ledger(folded.end)
         if data is not None:
-            frame, header = from_csv(data)
-            return frame, header, lambda: None
+            first = data.split(b"\n", 1)[0].decode("utf-8")
+            header = next(csv.reader([first]), [])
+            usecols = pick(header) if pick is not None else None
+            return typed_frame([], csv=data, usecols=usecols), header
     records = folded.state.records()
-    if config.format == "csv":
-        ledger = storage.read_ledger() or b""
-        if ledger == render_csv(records):
-            # The ledger is exactly the view of the events folded: parse it (much faster
-            # than building the frame from records) and, on success, stamp it.
-            frame, header = from_csv(ledger)
-            return frame, header, lambda: storage.vouch_ledger(folded.end, ledger)
-    cols, rows = table(records)
-    return typed_frame(cols, rows), cols, lambda: None
+    header = columns(records)
+    keep = pick(header) if pick is not None else header
+    return typed_frame(keep, by_column=column_cells(records, keep)), header
 
 
 def events_frame(events: list[Event]) -> pd.DataFrame:
@@ -317,7 +307,7 @@ def run_list(
             keep.update(c for c in header if c.startswith("metric."))
         return [c for c in header if c in keep]
 
-    frame, header, vouch = _load(storage, config, pick)
+    frame, header = _load(storage, config, pick)
     if model is not None:
         frame = frame[frame["model"] == model]
         if frame.empty:
@@ -325,5 +315,4 @@ def run_list(
     frame = select(frame, where, sort, columns, known=header)
     if not columns and not all_columns:
         frame = frame[default_columns(frame)]
-    vouch()  # only after a query that worked: bad input leaves every file as it was
     return [str(c) for c in frame.columns], records_of(frame)

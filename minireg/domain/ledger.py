@@ -76,15 +76,11 @@ def row(rec: VersionRecord, cols: list[str]) -> list[str]:
     return out
 
 
-_PLAIN = frozenset({str, int, float, type(None)})
-"""Values the csv module writes exactly as :func:`cell` does (None as "", floats by repr)."""
-
-
-def column_values(records: list[VersionRecord], cols: list[str]) -> list[list[object]]:
-    """Each column's values for ``records``, ready for the csv module (what :func:`row`
-    gives, column by column: a column holding anything but text, numbers and None
-    goes through :func:`cell`). Fast: the loops run in C, not once per cell."""
-    out: list[list[object]] = []
+def column_cells(records: list[VersionRecord], cols: list[str]) -> list[list[str]]:
+    """The cells of ``records`` column by column: what :func:`row` gives, transposed, with
+    the loops in C rather than once per cell (100,000 versions render in a fraction of
+    a second)."""
+    out: list[list[str]] = []
     for col in cols:
         kind, _, name = col.partition(".")
         values: list[object]
@@ -95,16 +91,40 @@ def column_values(records: list[VersionRecord], cols: list[str]) -> list[list[ob
             values = list(map(";".join, map(attrgetter("aliases"), records)))
         else:
             values = list(map(attrgetter(col), records))
-        if not set(map(type, values)) <= _PLAIN:
-            values = list(map(cell, values))
-        out.append(values)
+        out.append(_texts(values))
     return out
+
+
+def _texts(values: list[object]) -> list[str]:
+    """:func:`cell` of each value, by the quickest route the values' types allow."""
+    types = set(map(type, values))
+    if types <= {str}:
+        return values  # type: ignore[return-value]  # every value is text already
+    if types <= {float}:
+        return list(map(repr, values))
+    if types <= {int}:  # bool is a type of its own here, and cell writes it as true/false
+        return list(map(str, values))
+    return list(map(cell, values))
 
 
 def table(records: list[VersionRecord]) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the ledger for ``records`` (already in ledger order)."""
     cols = columns(records)
     return cols, [row(rec, cols) for rec in records]
+
+
+def _quoted(cells: list[str]) -> list[str] | None:
+    """A column's cells as the csv module writes them (a cell holding a comma, a quote or a
+    line break in quotes, its quotes doubled); None if one holds a carriage return."""
+    text = "".join(cells)
+    if "\r" in text:
+        return None
+    if "," not in text and '"' not in text and "\n" not in text:
+        return cells
+    return [
+        '"' + v.replace('"', '""') + '"' if ("," in v or '"' in v or "\n" in v) else v
+        for v in cells
+    ]
 
 
 def render_csv(records: list[VersionRecord]) -> bytes:
@@ -115,15 +135,12 @@ def render_csv(records: list[VersionRecord]) -> bytes:
     """
     cols = columns(records)
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(cols)
-    writer.writerows(zip(*column_values(records, cols)))
-    text = buf.getvalue()
-    if "\r" not in text:
-        return text.encode("utf-8")
-    cols, rows = table(records)
-    buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow(cols)
+    quoted = [_quoted(cells) for cells in column_cells(records, cols)]
+    if all(q is not None for q in quoted):
+        buf.writelines(f"{line}\n" for line in map(",".join, zip(*quoted)))
+        return buf.getvalue().encode("utf-8")
+    cols, rows = table(records)
     # The csv module quotes only the characters of its line terminator: write
     # each row with CRLF (so CR and LF are quoted) and end it with LF instead.
     one = io.StringIO()
