@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from itertools import accumulate
 
 from minireg.domain.records import GENESIS, Event
 
@@ -36,6 +37,8 @@ class Split:
     end: int = 0
     """How many bytes the event lines take: through the last event line, with its
     newline when it has one (blank lines and a torn tail after it are not counted)."""
+    starts: list[int] | None = None
+    """Where each line begins (when asked for)."""
 
     @property
     def head(self) -> bytes:
@@ -45,19 +48,26 @@ class Split:
         return self.lines[-1] if self.tail_is_event else self.lines[-1] + b"\n"
 
 
-def split_events(data: bytes) -> Split:
-    """Split bytes of ``events.jsonl`` (the whole file, or what follows a line) into event lines."""
+def split_events(data: bytes, starts: bool = False) -> Split:
+    """Split bytes of ``events.jsonl`` (the whole file, or what follows a line) into event
+    lines; with ``starts``, also where each begins."""
     pieces = data.split(b"\n")
+    at: list[int] | None = None
+    if starts:
+        offsets = accumulate(map(len, pieces), lambda total, n: total + n + 1, initial=0)
+        at = [start for start, piece in zip(offsets, pieces) if piece]
     tail = pieces.pop()
     lines = [line for line in pieces if line]
     if tail and is_complete_event(tail.decode("utf-8", errors="replace")):
-        return Split([*lines, tail], tail, True, len(data))
+        return Split([*lines, tail], tail, True, len(data), at)
+    if at is not None and tail:
+        at.pop()  # the torn tail is no line
     if not lines:
-        return Split(lines, tail, False, 0)
+        return Split(lines, tail, False, 0, at)
     end = len(data) - len(tail)  # just after the last newline; step back over blank lines
     while end > 1 and data[end - 2] == 0x0A:
         end -= 1
-    return Split(lines, tail, False, end)
+    return Split(lines, tail, False, end, at)
 
 
 @dataclass(frozen=True)

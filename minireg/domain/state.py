@@ -49,14 +49,8 @@ _BLANK = {f.name: f.default for f in fields(VersionRecord)}
 _TAKEN = frozenset([*REGISTER_FIELDS, "stage"])
 
 
-def _register(state: State, event: Event, where: str) -> None:
-    assert event.version is not None
-    key = (event.model, event.version)
-    if key in state.versions.slots:
-        state.anomalies.append(
-            f"{where}: version {event.version} of {event.model} is registered twice"
-        )
-        return
+def registered(event: Event, initial_stage: str) -> VersionRecord:
+    """The record a register event makes (what the version is until a later event changes it)."""
     data = event.data
     if not data.keys() <= _TAKEN:
         data = {name: data[name] for name in REGISTER_FIELDS if name in data}
@@ -76,10 +70,21 @@ def _register(state: State, event: Event, where: str) -> None:
             "version": event.version,
             # The stage a version starts in is recorded in its event, so renaming
             # stages in minireg.toml later never rewrites the past.
-            "stage": str(event.data.get("stage", state.initial_stage)),
+            "stage": str(event.data.get("stage", initial_stage)),
         },
     )
-    state.versions[key] = rec
+    return rec
+
+
+def _register(state: State, event: Event, where: str) -> None:
+    assert event.version is not None
+    key = (event.model, event.version)
+    if key in state.versions.slots:
+        state.anomalies.append(
+            f"{where}: version {event.version} of {event.model} is registered twice"
+        )
+        return
+    state.versions[key] = registered(event, state.initial_stage)
 
 
 def _set_alias(state: State, model: str, alias: str, version: int | None) -> None:

@@ -59,10 +59,11 @@ from typing import Any
 
 from minireg.domain.chain import Split, chain_problems, split_events
 from minireg.domain.records import VersionRecord
-from minireg.domain.state import State, apply, fold
+from minireg.domain.state import State, apply
 from minireg.errors import IntegrityError
 from minireg.storage import state_file
 from minireg.storage.events import bulk, parse_lines
+from minireg.storage.records import ref_of
 from minireg.storage.state_file import INDEX_NAME, write_quickly
 
 STATE_NAME = INDEX_NAME
@@ -171,16 +172,34 @@ class Folded:
     chain: list[str]
     events: int
     """How many events were folded to get here (0 when the cache was current)."""
+    registered: dict[tuple[str, int], tuple[int, int, int]] | None = None
+    """After a full fold: the versions their register event alone makes, with where that
+    event's line lies (offset, length, :func:`~minireg.storage.records.ref_of`)."""
 
 
 def _fold_all(data: bytes, path: Path, initial: str) -> Folded:
-    split = split_events(data)
+    split = split_events(data, starts=True)
     events = parse_lines(split.lines, path)
+    made: dict[tuple[str, int], tuple[VersionRecord, int]] = {}
     with bulk():
-        state = fold(events, initial)
+        state = State(initial_stage=initial)
+        versions = state.versions
+        for number, event in enumerate(events, start=1):
+            key = (event.model, event.version or 0)
+            fresh = event.action == "register" and key not in versions
+            apply(state, event, f"line {number}")
+            rec = versions.loaded(key) if fresh else None
+            if rec is not None:
+                made[key] = (rec, number - 1)
         chain = chain_problems(events, lines=split.lines)
+        starts, lines = split.starts or [], split.lines
+        registered = {
+            key: (starts[at], len(lines[at]), ref)
+            for key, (rec, at) in made.items()
+            if versions.loaded(key) is rec and (ref := ref_of(events[at]))
+        }
     state.anomalies[:0] = chain
-    return Folded(state, _end_of(split, 0), chain, len(events))
+    return Folded(state, _end_of(split, 0), chain, len(events), registered)
 
 
 def _end_of(split: Split, start: int, before: TrailEnd = EMPTY) -> TrailEnd:
@@ -236,7 +255,8 @@ def fold_trail(
     try:
         tail = None if entry is None else _tail(_file_reader(fd), TrailEnd(*entry.end))
         if entry is not None and tail is not None:
-            entry.records.recover = _recovery(path, cache, entry, initial)
+            records = entry.records
+            records.recover = _recovery(path, cache, TrailEnd(*entry.end), records.keys, initial)
             folded = _fold_tail(entry, tail, path)
         else:
             folded = _fold_all(_read_all(fd), path, initial)
@@ -251,16 +271,18 @@ def fold_trail(
 
 def save_state(cache: Path, folded: Folded) -> None:
     """Record a fold in the cache; only under the registry lock."""
-    state_file.save(cache, folded.state, (folded.end.size, folded.end.length, folded.end.sha256),
-                    folded.chain)  # fmt: skip
+    end = (folded.end.size, folded.end.length, folded.end.sha256)
+    state_file.save(cache, folded.state, end, folded.chain, folded.registered)
 
 
 def _recovery(
-    path: Path, cache: Path, entry: state_file.Entry, initial: str
+    path: Path, cache: Path, end: TrailEnd, keys: list[tuple[str, int]], initial: str
 ) -> Callable[[list[int]], list[VersionRecord]]:
-    """What a damaged records file falls back on: the fold of the trail up to the entry's end."""
-    end = TrailEnd(*entry.end)
-    keys = entry.records.keys
+    """What a damaged records file falls back on: the fold of the trail up to the entry's end.
+
+    (It holds the keys, not the entry: a closure over the entry would keep its
+    records file open until the cyclic collector ran.)
+    """
     fresh: list[State] = []
 
     def recover(slots: list[int]) -> list[VersionRecord]:

@@ -343,3 +343,35 @@ def test_a_cache_of_another_format_is_folded_again(reg: minireg.Registry, artifa
     index.write_bytes(marshal.dumps({"format": 3, "key": "0" * 64, "records": []}))
     assert_same(reg.state(), reference(reg.root))
     assert marshal.loads(index.read_bytes())["format"] != 3
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts /proc/self/fd")
+def test_states_read_from_the_cache_let_go_of_their_files(
+    reg: minireg.Registry, artifact: Path
+) -> None:
+    _register(reg, artifact, 2)
+    reg.state()
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(40):
+        assert reg.state().versions[("churn", 1)].version == 1  # reads a record: opens the file
+    assert len(os.listdir("/proc/self/fd")) <= before + 1
+
+
+def test_after_a_full_fold_unchanged_versions_are_read_from_their_register_lines(
+    reg: minireg.Registry, artifact: Path
+) -> None:
+    _register(reg, artifact, 5)
+    reg.promote("churn", 2, "Staging", actor="me")
+    for entry in (reg.root / ".cache").glob("*"):
+        entry.unlink()  # a fresh clone
+    reg.state()  # folds everything and saves the cache
+    records = next((reg.root / ".cache").glob("records-*"))
+    state = reg.storage.state(reg.config.initial_stage).state
+    source = state.versions.source
+    assert [bool(ref) for ref in source.places.refs] == [True, False, True, True, True]  # type: ignore[union-attr]
+    assert len(records.read_bytes()) < 1000  # one record copied, the promoted one
+    assert_same(state, reference(reg.root))
+    size = records.stat().st_size
+    reg.set_description("churn", 4, "changed", actor="me")  # one more record appended
+    assert size < records.stat().st_size < 2 * size + 1000
+    assert_same(reg.state(), reference(reg.root))
