@@ -65,7 +65,7 @@ def typed_frame(
     import pandas as pd
 
     if by_column is not None:
-        frame = pd.DataFrame(dict(zip(cols, by_column)), columns=cols, dtype=object)
+        frame = pd.DataFrame(dict(zip(cols, by_column)), columns=cols, dtype=str)
     elif rows is None:
         frame = pd.read_csv(
             io.BytesIO(csv),
