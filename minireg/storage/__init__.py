@@ -49,10 +49,6 @@ class Storage(Protocol):
         """Every event line of the audit trail and how it ends (verify, gc, the XLSX ledger)."""
         ...
 
-    def read_event_lines(self) -> list[str]:
-        """Every event line of the audit trail, in order."""
-        ...
-
     def read_events(self) -> list[Event]:
         """Every event of the audit trail, in order, unchecked (history, export, XLSX)."""
         ...
@@ -91,10 +87,6 @@ class Storage(Protocol):
 
     def remove_ledger(self, fmt: str) -> bool:
         """Remove the ledger of format ``fmt`` if it is there; True when one was removed."""
-        ...
-
-    def vouch_ledger(self, end: TrailEnd, data: bytes) -> None:
-        """Record that the ledger's bytes ``data`` are the view of the trail up to ``end``."""
         ...
 
     def read_config_text(self) -> str:

@@ -265,10 +265,6 @@ class FileStorage:
         path.unlink()
         return True
 
-    def vouch_ledger(self, end: TrailEnd, data: bytes) -> None:
-        """Record that the ledger's bytes ``data`` are the view of the trail up to ``end``."""
-        cache.stamp_ledger(self.cache, end, self.ledger_path.name, data)
-
     def read_config_text(self) -> str:
         """The text of ``minireg.toml``."""
         return (self.root / CONFIG_NAME).read_text(encoding="utf-8")

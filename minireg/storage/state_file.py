@@ -40,7 +40,7 @@ from minireg.storage.records import FIELDS, Places, RecordFile, blob
 INDEX_NAME = "state.marshal"
 EVENTS_NAME = "events.jsonl"
 _RECORDS = "records-"
-_FORMAT = 4  # 4: keyed by where the trail ended; records read on demand, in two places
+_FORMAT = 5  # 5: keyed by where the trail ended; records read on demand, from two places
 
 
 def write_quickly(path: Path, data: bytes) -> None:
