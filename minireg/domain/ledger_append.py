@@ -33,8 +33,8 @@ class Plan:
     """The byte offset the new row goes at (the row after the model's last one)."""
     next_version: int
 
-    def insert(self, rec: VersionRecord) -> bytes | None:
-        """The ledger bytes with ``rec``'s row in place, or None if the columns would change."""
+    def row(self, rec: VersionRecord) -> bytes | None:
+        """``rec``'s row (to go at :attr:`offset`), or None if the columns would change."""
         if not set(columns([rec])) <= set(self.header):
             return None
         cells = row(rec, self.header)
@@ -42,7 +42,13 @@ class Plan:
             return None
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(cells)
-        new = buf.getvalue().encode("utf-8")
+        return buf.getvalue().encode("utf-8")
+
+    def insert(self, rec: VersionRecord) -> bytes | None:
+        """The ledger bytes with ``rec``'s row in place, or None if the columns would change."""
+        new = self.row(rec)
+        if new is None:
+            return None
         return b"".join([self.ledger[: self.offset], new, self.ledger[self.offset :]])
 
 

@@ -50,6 +50,22 @@ def replace_rows(
     ``rows``, the number of versions, makes the check that rows are lines one
     count (see :func:`~minireg.domain.ledger_rows.rows_are_lines`).
     """
+    spans = row_spans(ledger, changed, columns, rows)
+    if spans is None:
+        return None
+    pieces, at = [], 0
+    for start, end, new in spans:
+        pieces += [ledger[at:start], new]
+        at = end
+    pieces.append(ledger[at:])
+    return b"".join(pieces)
+
+
+def row_spans(
+    ledger: bytes, changed: list[VersionRecord], columns: list[str], rows: int | None = None
+) -> list[tuple[int, int, bytes]] | None:
+    """What :func:`replace_rows` does, as (start, end, new row) in order: the bytes of
+    ``ledger`` from start to end make way for the new row; None as there."""
     if not rows_are_lines(ledger, rows):
         return None
     header = next(csv.reader([ledger[: ledger.find(b"\n")].decode("utf-8")]), [])
@@ -65,10 +81,4 @@ def replace_rows(
         if start >= len(ledger) or _key(ledger[start:end]) != wanted or new is None:
             return None
         spans[start] = (end, new)
-    pieces, at = [], 0
-    for start in sorted(spans):
-        end, new = spans[start]
-        pieces += [ledger[at:start], new]
-        at = end
-    pieces.append(ledger[at:])
-    return b"".join(pieces)
+    return [(start, *spans[start]) for start in sorted(spans)]

@@ -32,6 +32,7 @@ from minireg.domain.records import Draft, Event, VersionRecord, chain
 from minireg.domain.state import State, apply
 from minireg.errors import IntegrityError
 from minireg.storage import Storage
+from minireg.storage.atomic import Data
 from minireg.storage.cache import Folded
 
 log = logging.getLogger("minireg")
@@ -143,28 +144,40 @@ class Writer:
         new: list[Event],
         before: dict[tuple[str, int], VersionRecord | None],
         ledger_before: bytes | None,
-    ) -> bytes | None:
-        """The ledger after ``new``, made from the rows they touch (None: render it all)."""
+    ) -> Data | None:
+        """The ledger after ``new``, made from the rows they touch (None: render it all).
+
+        In pieces: the unchanged stretches of the old ledger (not copied) and the new rows.
+        """
         if ledger_before is None:
             return None
+        whole = memoryview(ledger_before)
         if len(new) == 1 and new[0].action == "register":
             plan = ledger_append.plan(ledger_before, new[0].model, len(state.versions) - 1)
             if plan is None or plan.next_version != new[0].version:
                 return None
-            return plan.insert(state.versions[(new[0].model, plan.next_version)])
+            row = plan.row(state.versions[(new[0].model, plan.next_version)])
+            return None if row is None else [whole[: plan.offset], row, whole[plan.offset :]]
         if any(event.action in ("register", "renumber", "merge") for event in new):
             return None
         changed = [state.versions[key] for key in sorted(before) if key in state.versions]
         old = [rec for rec in before.values() if rec is not None]
-        rows = len(state.versions)
         if columns(changed) != columns(old):
             # A column may come or go: only every version says which.
             cols = columns(state.records())
-            return ledger_update.replace_rows(ledger_before, changed, cols, rows)
-        # The touched versions kept their metric, param and tag names, so every
-        # column stays: the ledger's own header (checked by replace_rows) is the one.
-        header = ledger_before[: ledger_before.find(b"\n")].decode("utf-8")
-        return ledger_update.replace_rows(ledger_before, changed, _header(header), rows)
+        else:
+            # The touched versions kept their metric, param and tag names, so every
+            # column stays: the ledger's own header (checked by row_spans) is the one.
+            cols = _header(ledger_before[: ledger_before.find(b"\n")].decode("utf-8"))
+        spans = ledger_update.row_spans(ledger_before, changed, cols, len(state.versions))
+        if spans is None:
+            return None
+        pieces: list[bytes | memoryview] = []
+        at = 0
+        for start, end, row in spans:
+            pieces += [whole[at:start], row]
+            at = end
+        return [*pieces, whole[at:]]
 
     def render(self, state: State, fmt: str | None = None) -> bytes:
         """The ledger bytes for ``state`` in ``fmt`` (default: the configured format)."""

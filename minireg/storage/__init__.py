@@ -12,6 +12,7 @@ from typing import Protocol
 
 from minireg.domain.chain import Trail
 from minireg.domain.records import Event
+from minireg.storage.atomic import Data
 from minireg.storage.cache import Folded, TrailEnd
 from minireg.storage.objects import ObjectStore, Progress, Stored
 
@@ -81,8 +82,8 @@ class Storage(Protocol):
         """The ledger's bytes (of format ``fmt``, default the configured one), None if missing."""
         ...
 
-    def write_ledger(self, data: bytes, end: TrailEnd, fmt: str | None = None) -> None:
-        """Replace the ledger with ``data``, the view of the trail up to ``end``."""
+    def write_ledger(self, data: Data, end: TrailEnd, fmt: str | None = None) -> None:
+        """Replace the ledger with ``data`` (whole or in pieces), the view of the trail to end."""
         ...
 
     def remove_ledger(self, fmt: str) -> bool:

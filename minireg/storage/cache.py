@@ -9,8 +9,8 @@ event line there (the *head*, with its newline when it has one):
   :mod:`minireg.storage.state_file`): the state folded from the trail up to
   that end, with the hash chain's problems (so a writer can refuse a bad
   trail without hashing every event again);
-- ``.cache/ledger.stamp``: the ledger file (name and sha256) that is exactly
-  the view of the trail up to that end, so ``list --where`` may read the
+- ``.cache/ledger.stamp``: the ledger file (by name, inode, size and times)
+  that is exactly the view of the trail up to that end, so ``list --where`` may read the
   ledger instead of folding, and a write may change a few rows of it instead
   of rendering them all;
 - in a process, :class:`Memo` keeps the last state read with its end and
@@ -304,36 +304,46 @@ def _recovery(
 # -- the ledger stamp ---------------------------------------------------------------
 
 
-def stamp_ledger(cache: Path, end: TrailEnd, ledger_name: str, ledger: bytes) -> None:
-    """Record that ``ledger`` (``ledger_name``) is the view of the trail up to ``end``.
+def _identity(st: os.stat_result) -> list[int]:
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
-    Only an optimisation: a stamp that cannot be written is skipped.
+
+def stamp_ledger(cache: Path, end: TrailEnd, ledger: Path, inode: int) -> None:
+    """Record that the ledger file just written (inode ``inode``) is the view of the trail
+    up to ``end``.
+
+    The stamp names the file by its inode, size, modification and change times,
+    not by a hash of 40 MB: any write to the file moves its change time, which
+    no tool can set back. Only an optimisation: a stamp that cannot be written is
+    skipped, and none is written if the file was replaced meanwhile.
     """
-    body = {
-        "end": end.as_list(),
-        "ledger": ledger_name,
-        "ledger_sha256": hashlib.sha256(ledger).hexdigest(),
-    }
+    try:
+        st = os.stat(ledger)
+    except OSError:
+        return
+    if st.st_ino != inode:
+        return
+    body = {"end": end.as_list(), "ledger": ledger.name, "file": _identity(st)}
     write_quickly(cache / STAMP_NAME, json.dumps(body, sort_keys=True).encode() + b"\n")
 
 
-def vouched_ledger(cache: Path, end: TrailEnd, ledger_path: Path) -> bytes | None:
+def vouched_ledger(cache: Path, end: TrailEnd, ledger: Path) -> bytes | None:
     """The ledger's bytes if the stamp vouches for them as the view of the trail up to ``end``."""
     try:
         stamp = json.loads((cache / STAMP_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(stamp, dict) or stamp.get("ledger") != ledger_path.name:
+    if not isinstance(stamp, dict) or stamp.get("ledger") != ledger.name:
         return None
     if stamp.get("end") != end.as_list():
         return None
     try:
-        data = ledger_path.read_bytes()
+        with open(ledger, "rb") as fh:
+            if _identity(os.fstat(fh.fileno())) != stamp.get("file"):
+                return None
+            return fh.read()
     except OSError:
         return None
-    if stamp.get("ledger_sha256") != hashlib.sha256(data).hexdigest():
-        return None
-    return data
 
 
 # -- in a process -------------------------------------------------------------------

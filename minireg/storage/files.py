@@ -12,7 +12,7 @@ from minireg.domain.chain import Trail, is_complete_event, split_events, split_t
 from minireg.domain.records import Event
 from minireg.errors import LocalIOError, MiniregError, local_io_error
 from minireg.storage import cache
-from minireg.storage.atomic import atomic_write, remove_orphans
+from minireg.storage.atomic import Data, atomic_write, remove_orphans
 from minireg.storage.cache import Folded, TrailEnd
 from minireg.storage.events import parse_lines
 from minireg.storage.lock import LOCK_NAME, registry_lock
@@ -245,7 +245,7 @@ class FileStorage:
         except FileNotFoundError:
             return None
 
-    def write_ledger(self, data: bytes, end: TrailEnd, fmt: str | None = None) -> None:
+    def write_ledger(self, data: Data, end: TrailEnd, fmt: str | None = None) -> None:
         """Replace the ledger with ``data`` (atomically), the view of the trail up to ``end``.
 
         ``fmt`` writes the ledger of another format (``convert``). The ledger stamp
@@ -253,8 +253,8 @@ class FileStorage:
         """
         assert self.holds_lock(), "write_ledger needs the registry lock"
         path = self.ledger_path_for(fmt or self.ledger_format)
-        atomic_write(path, data)
-        cache.stamp_ledger(self.cache, end, path.name, data)
+        inode = atomic_write(path, data)
+        cache.stamp_ledger(self.cache, end, path, inode)
 
     def remove_ledger(self, fmt: str) -> bool:
         """Remove the ledger of format ``fmt`` if it is there; True when one was removed."""

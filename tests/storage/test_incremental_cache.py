@@ -375,3 +375,16 @@ def test_after_a_full_fold_unchanged_versions_are_read_from_their_register_lines
     reg.set_description("churn", 4, "changed", actor="me")  # one more record appended
     assert size < records.stat().st_size < 2 * size + 1000
     assert_same(reg.state(), reference(reg.root))
+
+
+def test_a_ledger_edited_in_place_is_not_vouched_for(reg: minireg.Registry, artifact: Path) -> None:
+    _register(reg, artifact, 2)
+    end = reg.storage.state(reg.config.initial_stage).end
+    ledger = reg.root / "ledger.csv"
+    assert reg.storage.vouched_ledger(end) == ledger.read_bytes()
+    with open(ledger, "r+b") as fh:  # the same size, the same inode: only the times move
+        fh.seek(ledger.read_bytes().index(b"churn,2"))
+        fh.write(b"churn,3")
+    assert reg.storage.vouched_ledger(end) is None
+    reg.promote("churn", 1, "Staging", actor="me")  # so the write renders the ledger again
+    assert ledger.read_bytes() == render_csv(reference(reg.root).records())
