@@ -104,29 +104,55 @@ def versions_frame(storage: Storage, config: Config) -> pd.DataFrame:
     return _load(storage, config)[0]
 
 
+Widen = Callable[["pd.DataFrame"], "pd.DataFrame"]
+"""Adds the columns a frame was built without, for the rows it kept."""
+
+
 def _load(
-    storage: Storage, config: Config, pick: Callable[[list[str]], list[str]] | None = None
-) -> tuple[pd.DataFrame, list[str]]:
-    """The versions frame and the ledger's full header.
+    storage: Storage,
+    config: Config,
+    pick: Callable[[list[str]], list[str]] | None = None,
+    first: Callable[[list[str]], list[str]] | None = None,
+) -> tuple[pd.DataFrame, list[str], Widen]:
+    """The versions frame, the ledger's full header, and what widens a narrowed frame.
 
     ``pick`` chooses, from the header, the columns worth building: only those are
     read from a vouched-for ``ledger.csv`` (several times faster than all of them),
     or made from the folded records when the stamp does not vouch for the ledger
     (a fresh clone has no stamp: ``.cache/`` is not versioned; the next write
-    stamps it).
+    stamps it). There, ``first`` names the columns to build for every version
+    (what a query filters and sorts on); the returned function adds the other
+    picked columns for the rows left, so 100,000 versions cost a few columns.
     """
     folded = storage.state(config.initial_stage)
     if config.format == "csv":
         data = storage.vouched_ledger(folded.end)
         if data is not None:
-            first = data.split(b"\n", 1)[0].decode("utf-8")
-            header = next(csv.reader([first]), [])
+            line = data.split(b"\n", 1)[0].decode("utf-8")
+            header = next(csv.reader([line]), [])
             usecols = pick(header) if pick is not None else None
-            return typed_frame([], csv=data, usecols=usecols), header
+            return typed_frame([], csv=data, usecols=usecols), header, _as_is
     records = folded.state.records()
     header = columns(records)
     keep = pick(header) if pick is not None else header
-    return typed_frame(keep, by_column=column_cells(records, keep)), header
+    wanted = set(first(header)) if first is not None else set(keep)
+    now = [c for c in keep if c in wanted]
+
+    def widen(frame: pd.DataFrame) -> pd.DataFrame:
+        import pandas as pd
+
+        rest = [c for c in keep if c not in now]
+        if not rest:
+            return frame
+        rows = [records[at] for at in frame.index]
+        extra = typed_frame(rest, by_column=column_cells(rows, rest)).set_axis(frame.index)
+        return pd.concat([frame, extra], axis=1)[keep]
+
+    return typed_frame(now, by_column=column_cells(records, now)), header, widen
+
+
+def _as_is(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame
 
 
 def events_frame(events: list[Event]) -> pd.DataFrame:
@@ -307,12 +333,17 @@ def run_list(
             keep.update(c for c in header if c.startswith("metric."))
         return [c for c in header if c in keep]
 
-    frame, header = _load(storage, config, pick)
+    def first(header: list[str]) -> list[str]:
+        asked = " ".join(text for text in (where, sort) if text)
+        return ["model", "version", *(c for c in header if c in asked)]
+
+    frame, header, widen = _load(storage, config, pick, first)
     if model is not None:
         frame = frame[frame["model"] == model]
         if frame.empty:
             raise no_model(model)
-    frame = select(frame, where, sort, columns, known=header)
+    frame = widen(select(frame, where, sort, known=header))
+    frame = select(frame, columns=columns, known=header)
     if not columns and not all_columns:
         frame = frame[default_columns(frame)]
     return [str(c) for c in frame.columns], records_of(frame)

@@ -183,20 +183,21 @@ def _fold_all(data: bytes, path: Path, initial: str) -> Folded:
     made: dict[tuple[str, int], tuple[VersionRecord, int]] = {}
     with bulk():
         state = State(initial_stage=initial)
-        versions = state.versions
+        slots, records = state.versions.slots, state.versions.in_memory()
         for number, event in enumerate(events, start=1):
             key = (event.model, event.version or 0)
-            fresh = event.action == "register" and key not in versions
+            fresh = event.action == "register" and key not in slots
             apply(state, event, f"line {number}")
-            rec = versions.loaded(key) if fresh else None
-            if rec is not None:
-                made[key] = (rec, number - 1)
+            if fresh and key in records:
+                made[key] = (records[key], number - 1)
         chain = chain_problems(events, lines=split.lines)
         starts, lines = split.starts or [], split.lines
+        # A version whose record is still the one its register event made is read from
+        # that line later; the others are copied into the records file.
         registered = {
             key: (starts[at], len(lines[at]), ref)
             for key, (rec, at) in made.items()
-            if versions.loaded(key) is rec and (ref := ref_of(events[at]))
+            if records.get(key) is rec and (ref := ref_of(events[at]))
         }
     state.anomalies[:0] = chain
     return Folded(state, _end_of(split, 0), chain, len(events), registered)
