@@ -271,3 +271,26 @@ def test_list_where_works_when_the_stamp_cannot_be_written(several: minireg.Regi
     assert len(_list(several, "--where", WHERE, "--columns", "model,version")) == 4
     assert cache.read_text() == "not a folder"
     assert minireg.open_registry(several.root).verify().ok
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--where", WHERE),
+        ("--where", "version > 1", "--sort", "-metric.log-loss,model"),
+        ("--where", "tag.team == 'risk'", "--columns", "model,version,param.C,approved_at"),
+        ("--sort", "created_at", "--columns", "version,git_dirty,artifact_bytes"),
+        ("--where", "stage != 'Production' and description == ''"),
+        ("fraud", "--where", "metric.auc_roc > 0.5"),
+        ("--where", "aliases == ''", "--columns", "model,stage,aliases,training_date"),
+    ],
+)
+def test_a_query_without_the_stamp_filters_first_and_gives_the_same_rows(
+    several: minireg.Registry, args: tuple[str, ...]
+) -> None:
+    stamped = _list(several, *args)
+    table = run_cli("list", *args, "--registry", str(several.root))
+    (several.root / ".cache" / "ledger.stamp").unlink()  # the columns come from the records
+    assert _list(several, *args) == stamped
+    assert run_cli("list", *args, "--registry", str(several.root)).stdout == table.stdout
+    assert stamped
