@@ -5,14 +5,16 @@ trail up to a point, named by a :class:`TrailEnd`: the byte offset where the
 trail ended when the entry was made, and the length and sha256 of the last
 event line there (the *head*, with its newline when it has one):
 
-- ``.cache/state.marshal`` (and its records file, see
-  :mod:`minireg.storage.state_file`): the state folded from the trail up to
-  that end, with the hash chain's problems (so a writer can refuse a bad
-  trail without hashing every event again);
+- ``.cache/state.marshal`` (see :mod:`minireg.storage.state_file`): the
+  state folded from the trail up to that end, with the hash chain's problems
+  (so a writer can refuse a bad trail without hashing every event again);
+  its records are read one by one as they are needed, from the cache's
+  records file or from their register event's line in the trail itself
+  (:mod:`minireg.storage.records`);
 - ``.cache/ledger.stamp``: the ledger file (by name, inode, size and times)
-  that is exactly the view of the trail up to that end, so ``list --where`` may read the
-  ledger instead of folding, and a write may change a few rows of it instead
-  of rendering them all;
+  that is exactly the view of the trail up to that end, so ``list --where``
+  may read the ledger instead of folding, and a write may change a few rows
+  of it instead of rendering them all;
 - in a process, :class:`Memo` keeps the last state read with its end and
   the URIs resolved against it, so a warm ``resolve`` (and a
   ``ModelHandle.get``) costs one short read of the trail.
