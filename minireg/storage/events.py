@@ -23,6 +23,7 @@ from minireg.domain.records import GENESIS, Event
 from minireg.errors import IntegrityError
 
 Decode = Callable[[bytes], Event]
+_FEW = 32
 
 
 @lru_cache(maxsize=1)
@@ -61,7 +62,9 @@ def parse_lines(lines: list[bytes], path: Path, first: int = 1) -> list[Event]:
     Raises:
         IntegrityError: a line is not an event (a git conflict marker, say).
     """
-    decode = fast_decoder()
+    # A few lines (a write's tail, one record) are read by json, already imported, rather
+    # than paying msgspec's import (some 15 ms) for them.
+    decode = fast_decoder() if len(lines) >= _FEW else None
     events: list[Event] = []
     append = events.append
     with bulk():
