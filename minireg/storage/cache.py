@@ -65,6 +65,7 @@ from minireg.domain.state import State, apply
 from minireg.errors import IntegrityError
 from minireg.storage import state_file
 from minireg.storage.events import bulk, parse_lines
+from minireg.storage.pread import read_at
 from minireg.storage.records import ref_of
 from minireg.storage.state_file import INDEX_NAME, write_quickly
 
@@ -122,7 +123,7 @@ def _tail(read: Read, end: TrailEnd) -> bytes | None:
 
 
 def _file_reader(fd: int) -> Read:
-    return lambda offset, n: os.pread(fd, n, offset)
+    return lambda offset, n: read_at(fd, n, offset)
 
 
 def ends_at(path: Path, end: TrailEnd) -> bool:
@@ -149,7 +150,7 @@ def current_end(path: Path) -> TrailEnd:
         window = _WINDOW
         while True:
             start = max(0, size - window)
-            data = os.pread(fd, size - start, start)
+            data = read_at(fd, size - start, start)
             cut = 0 if start == 0 else data.find(b"\n") + 1
             if start == 0 or cut > 0:
                 split = split_events(data[cut:])
@@ -229,8 +230,8 @@ def _fold_tail(entry: state_file.Entry, tail: bytes, path: Path) -> Folded:
 
 def _read_all(fd: int) -> bytes:
     size = os.fstat(fd).st_size
-    data = os.pread(fd, size, 0)
-    while chunk := os.pread(fd, 1 << 20, len(data)):
+    data = read_at(fd, size, 0)
+    while chunk := read_at(fd, 1 << 20, len(data)):
         data += chunk
     return data
 

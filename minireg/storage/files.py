@@ -17,6 +17,7 @@ from minireg.storage.cache import Folded, TrailEnd
 from minireg.storage.events import parse_lines
 from minireg.storage.lock import LOCK_NAME, registry_lock
 from minireg.storage.objects import ObjectStore, Progress, Stored
+from minireg.storage.pread import read_at
 
 EVENTS_NAME = "events.jsonl"
 CONFIG_NAME = "minireg.toml"
@@ -30,7 +31,7 @@ def _line_start(fd: int, size: int) -> int:
     window = 1 << 16
     while True:
         start = max(0, size - window)
-        at = os.pread(fd, size - start, start).rfind(b"\n")
+        at = read_at(fd, size - start, start).rfind(b"\n")
         if at >= 0 or start == 0:
             return start + at + 1
         window *= 4
@@ -205,10 +206,10 @@ class FileStorage:
             size = os.fstat(fd).st_size
             if not size:
                 return 0
-            if os.pread(fd, 1, size - 1) == b"\n":
+            if read_at(fd, 1, size - 1) == b"\n":
                 return size
             cut = _line_start(fd, size)
-            if is_complete_event(os.pread(fd, size - cut, cut).decode("utf-8", errors="replace")):
+            if is_complete_event(read_at(fd, size - cut, cut).decode("utf-8", errors="replace")):
                 return -size
             os.ftruncate(fd, cut)
             return cut

@@ -30,6 +30,7 @@ from minireg.domain.state import registered
 from minireg.domain.versions import Key
 from minireg.errors import IntegrityError
 from minireg.storage.events import bulk, parse_lines
+from minireg.storage.pread import read_at
 
 FIELDS = tuple(f.name for f in dataclasses.fields(VersionRecord))
 _BULK = 64  # from this many records on, read a whole file once
@@ -142,8 +143,8 @@ class RecordFile:
     def _chunks(self, fd: int, size: int, slots: list[int]) -> list[bytes]:
         offsets, lengths = self.places.offsets, self.places.lengths
         if len(slots) < _BULK:
-            return [os.pread(fd, lengths[s], offsets[s]) for s in slots]
-        data = os.pread(fd, size, 0)
+            return [read_at(fd, lengths[s], offsets[s]) for s in slots]
+        data = read_at(fd, size, 0)
         return [data[offsets[s] : offsets[s] + lengths[s]] for s in slots]
 
     def _blobs(self, slots: list[int]) -> list[VersionRecord]:

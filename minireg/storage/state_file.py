@@ -35,6 +35,7 @@ from minireg.domain.state import State
 from minireg.domain.versions import Key, Versions
 from minireg.storage.atomic import remove_orphans, temp_name
 from minireg.storage.events import bulk
+from minireg.storage.pread import read_at
 from minireg.storage.records import FIELDS, Places, RecordFile, blob
 
 INDEX_NAME = "state.marshal"
@@ -182,7 +183,7 @@ def _rewrite(
     """Every record into a new records file (raw copies of unchanged blobs), by position."""
     old, base, was = b"", 0, Places()
     if source is not None:
-        old, base, was = os.pread(source.fd, source.size, 0), len(source.keys), source.places
+        old, base, was = read_at(source.fd, source.size, 0), len(source.keys), source.places
     places = Places()
     chunks: list[bytes] = []
     at = 0
