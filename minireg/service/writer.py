@@ -130,12 +130,13 @@ class Writer:
             if data is None:
                 data = self.render(folded.state)
             self.storage.write_ledger(data, folded.end)
-        except OSError as exc:
+        except (OSError, IntegrityError) as exc:
+            # IntegrityError: a damaged read cache met a trail rewritten meanwhile.
             log.warning(
                 "The change WAS recorded in the audit trail, but %s could not be written "
                 "(%s); it lags behind the events until `minireg rebuild` succeeds.",
                 self.storage.ledger_path,
-                exc.strerror or exc,
+                getattr(exc, "strerror", None) or exc,
             )
 
     @staticmethod
