@@ -20,9 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from minireg.domain.config import Config
 from minireg.domain.decisions import no_model
-from minireg.domain.ledger import render_csv, table
+from minireg.domain.ledger import column_cells, columns
 from minireg.domain.records import Event
-from minireg.domain.state import fold
 from minireg.errors import InvalidInput
 from minireg.storage import Storage
 
@@ -56,6 +55,7 @@ def typed_frame(
     rows: list[list[str]] | None = None,
     csv: bytes = b"",
     usecols: list[str] | None = None,
+    by_column: list[list[str]] | None = None,
 ) -> pd.DataFrame:
     """The ledger cells (text, as in ``ledger.csv``) as a typed DataFrame.
 
@@ -64,7 +64,9 @@ def typed_frame(
     """
     import pandas as pd
 
-    if rows is None:
+    if by_column is not None:
+        frame = pd.DataFrame(dict(zip(cols, by_column)), columns=cols, dtype=str)
+    elif rows is None:
         frame = pd.read_csv(
             io.BytesIO(csv),
             dtype=str,
@@ -99,45 +101,58 @@ def typed_frame(
 
 def versions_frame(storage: Storage, config: Config) -> pd.DataFrame:
     """Every version as a typed DataFrame (see :func:`typed_frame`)."""
-    frame, _, vouch = _load(storage, config)
-    vouch()
-    return frame
+    return _load(storage, config)[0]
+
+
+Widen = Callable[["pd.DataFrame"], "pd.DataFrame"]
+"""Adds the columns a frame was built without, for the rows it kept."""
 
 
 def _load(
-    storage: Storage, config: Config, pick: Callable[[list[str]], list[str]] | None = None
-) -> tuple[pd.DataFrame, list[str], Callable[[], None]]:
-    """The versions frame, the ledger's full header, and a function to call on success.
+    storage: Storage,
+    config: Config,
+    pick: Callable[[list[str]], list[str]] | None = None,
+    first: Callable[[list[str]], list[str]] | None = None,
+) -> tuple[pd.DataFrame, list[str], Widen]:
+    """The versions frame, the ledger's full header, and what widens a narrowed frame.
 
-    ``pick`` chooses, from the header, the columns worth parsing: reading only
-    those from a vouched-for ``ledger.csv`` is several times faster. After a
-    fold, the returned function stamps ``ledger.csv`` if it is exactly the view
-    of the events folded, so the next query can skip the fold (a fresh clone
-    has no stamp: ``.cache/`` is not versioned).
+    ``pick`` chooses, from the header, the columns worth building: only those are
+    read from a vouched-for ``ledger.csv`` (several times faster than all of them),
+    or made from the folded records when the stamp does not vouch for the ledger
+    (a fresh clone has no stamp: ``.cache/`` is not versioned; the next write
+    stamps it). There, ``first`` names the columns to build for every version
+    (what a query filters and sorts on); the returned function adds the other
+    picked columns for the rows left, so 100,000 versions cost a few columns.
     """
-
-    def from_csv(data: bytes) -> tuple[pd.DataFrame, list[str]]:
-        first = data.split(b"\n", 1)[0].decode("utf-8")
-        header = next(csv.reader([first]), [])
-        usecols = pick(header) if pick is not None else None
-        return typed_frame([], csv=data, usecols=usecols), header
-
-    trail = storage.read_trail()
+    folded = storage.state(config.initial_stage)
     if config.format == "csv":
-        data = storage.vouched_ledger(trail.digest)
+        data = storage.vouched_ledger(folded.end)
         if data is not None:
-            frame, header = from_csv(data)
-            return frame, header, lambda: None
-    records = fold([Event.from_line(line) for line in trail.lines], config.initial_stage).records()
-    if config.format == "csv":
-        ledger = storage.read_ledger() or b""
-        if ledger == render_csv(records):
-            # The ledger is exactly the view of the events folded: parse it (much faster
-            # than building the frame from records) and, on success, stamp it.
-            frame, header = from_csv(ledger)
-            return frame, header, lambda: storage.vouch_ledger(trail.digest, ledger)
-    cols, rows = table(records)
-    return typed_frame(cols, rows), cols, lambda: None
+            line = data.split(b"\n", 1)[0].decode("utf-8")
+            header = next(csv.reader([line]), [])
+            usecols = pick(header) if pick is not None else None
+            return typed_frame([], csv=data, usecols=usecols), header, _as_is
+    records = folded.state.records()
+    header = columns(records)
+    keep = pick(header) if pick is not None else header
+    wanted = set(first(header)) if first is not None else set(keep)
+    now = [c for c in keep if c in wanted]
+
+    def widen(frame: pd.DataFrame) -> pd.DataFrame:
+        import pandas as pd
+
+        rest = [c for c in keep if c not in now]
+        if not rest:
+            return frame
+        rows = [records[at] for at in frame.index]
+        extra = typed_frame(rest, by_column=column_cells(rows, rest)).set_axis(frame.index)
+        return pd.concat([frame, extra], axis=1)[keep]
+
+    return typed_frame(now, by_column=column_cells(records, now)), header, widen
+
+
+def _as_is(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame
 
 
 def events_frame(events: list[Event]) -> pd.DataFrame:
@@ -318,13 +333,17 @@ def run_list(
             keep.update(c for c in header if c.startswith("metric."))
         return [c for c in header if c in keep]
 
-    frame, header, vouch = _load(storage, config, pick)
+    def first(header: list[str]) -> list[str]:
+        asked = " ".join(text for text in (where, sort) if text)
+        return ["model", "version", *(c for c in header if c in asked)]
+
+    frame, header, widen = _load(storage, config, pick, first)
     if model is not None:
         frame = frame[frame["model"] == model]
         if frame.empty:
             raise no_model(model)
-    frame = select(frame, where, sort, columns, known=header)
+    frame = widen(select(frame, where, sort, known=header))
+    frame = select(frame, columns=columns, known=header)
     if not columns and not all_columns:
         frame = frame[default_columns(frame)]
-    vouch()  # only after a query that worked: bad input leaves every file as it was
     return [str(c) for c in frame.columns], records_of(frame)

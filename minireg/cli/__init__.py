@@ -31,7 +31,22 @@ def main(argv: list[str] | None = None) -> int:
         >>> main(["path", "models:/churn/Production"])
         0
     """
-    args = sys.argv[1:] if argv is None else list(argv)
+    if argv is not None:
+        return _main(list(argv))
+    # The process is this one command (the `minireg` script, `python -m minireg`). A
+    # command on a large registry holds millions of objects without cycles (a folded
+    # state); the collector's full passes, which would walk them all during the command
+    # and again at exit, are left out: young objects are still collected.
+    import gc
+
+    gc.set_threshold(*gc.get_threshold()[:2], 1_000_000_000)
+    try:
+        return _main(sys.argv[1:])
+    finally:
+        gc.freeze()
+
+
+def _main(args: list[str]) -> int:
     from minireg.cli.table import parse
 
     parsed = parse(args)

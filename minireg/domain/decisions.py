@@ -86,26 +86,28 @@ def plan_promotion(
         NotFound: the model or the version does not exist.
     """
     rec = find(state, model, number)
-    holders = [h for h in state.holders(model, target) if h.version != number]
+    # Numbers, not records: a shared stage may hold thousands of versions, and only the
+    # highest (what the stage resolves to) is compared with.
+    holders = [n for n in state.versions.in_stage(model, target) if n != number]
     if rec.stage == target:
-        serving = max([number, *(h.version for h in holders)])
+        serving = max([number, *holders])
         return PromotionPlan(rec, target, False, [], [], [], serving)
     proposal = Proposal(rec, target, approver, reason, archive_existing)
-    checks = evaluate(config, proposal, holders)
+    current = state.versions[(model, holders[-1])] if holders else None
+    checks = evaluate(config, proposal, holders, current)
     # Archiving into the archive stage itself would move versions nowhere.
     moving = proposal.archive_existing and target != config.archive_stage
-    archived = [h.version for h in holders] if moving else []
+    archived = list(holders) if moving else []
     drafts = [
         Draft(
             "transition",
             model,
-            h.version,
-            {"from": h.stage, "to": config.archive_stage, "archived_by": number},
+            held,
+            {"from": target, "to": config.archive_stage, "archived_by": number},
             approver=proposal.approver,
             reason=f"archived by the promotion of version {number} to {target}",
         )
-        for h in holders
-        if moving
+        for held in archived
     ]
     drafts.append(
         Draft(
@@ -117,7 +119,7 @@ def plan_promotion(
             reason=proposal.reason,
         )
     )
-    serving = max([number, *(h.version for h in holders if h.version not in archived)])
+    serving = max([number, *(n for n in holders if n not in archived)])
     return PromotionPlan(rec, target, True, archived, checks, drafts, serving)
 
 

@@ -10,12 +10,12 @@ answers None, and the caller renders the whole ledger as before.
 
 from __future__ import annotations
 
-import bisect
 import csv
 import io
 from dataclasses import dataclass
 
 from minireg.domain.ledger import columns, row
+from minireg.domain.ledger_rows import bisect_rows, rows_are_lines
 from minireg.domain.records import VersionRecord
 
 
@@ -27,13 +27,14 @@ def _model_of(line: bytes) -> bytes:
 class Plan:
     """Where a new version of one model goes in a ledger, and its number."""
 
-    lines: list[bytes]
+    ledger: bytes
     header: list[str]
-    at: int
+    offset: int
+    """The byte offset the new row goes at (the row after the model's last one)."""
     next_version: int
 
-    def insert(self, rec: VersionRecord) -> bytes | None:
-        """The ledger bytes with ``rec``'s row in place, or None if the columns would change."""
+    def row(self, rec: VersionRecord) -> bytes | None:
+        """``rec``'s row (to go at :attr:`offset`), or None if the columns would change."""
         if not set(columns([rec])) <= set(self.header):
             return None
         cells = row(rec, self.header)
@@ -41,35 +42,36 @@ class Plan:
             return None
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(cells)
-        new = buf.getvalue().encode("utf-8")
-        return b"".join([b"\n".join(self.lines[: self.at]), b"\n", new, *self._rest()])
+        return buf.getvalue().encode("utf-8")
 
-    def _rest(self) -> list[bytes]:
-        if self.at >= len(self.lines):
-            return []
-        return [b"\n".join(self.lines[self.at :]), b"\n"]
+    def insert(self, rec: VersionRecord) -> bytes | None:
+        """The ledger bytes with ``rec``'s row in place, or None if the columns would change."""
+        new = self.row(rec)
+        if new is None:
+            return None
+        return b"".join([self.ledger[: self.offset], new, self.ledger[self.offset :]])
 
 
-def plan(ledger: bytes, model: str) -> Plan | None:
+def plan(ledger: bytes, model: str, rows: int | None = None) -> Plan | None:
     """Plan the row of a new version of ``model`` in ``ledger`` (the exact view of the events).
 
     Returns None unless every row sits on one line (no cell holds a line break),
-    so that lines and rows are the same thing.
+    so that lines and rows are the same thing. ``rows``, the number of versions
+    the ledger shows, makes that check one count (see :func:`rows_are_lines`).
     """
-    if not ledger.endswith(b"\n") or b"\r" in ledger:
+    if not rows_are_lines(ledger, rows):
         return None
-    lines = ledger[:-1].split(b"\n")
-    if b'"' in ledger and any(line.count(b'"') % 2 for line in lines):
-        return None
-    header = next(csv.reader([lines[0].decode("utf-8")]))
+    first = ledger[: ledger.find(b"\n")].decode("utf-8")
+    header = next(csv.reader([first]), [])
     if header[:2] != ["model", "version"]:
         return None
     key = model.encode("utf-8")
-    at = bisect.bisect_right(lines, key, lo=1, key=_model_of)
+    at = bisect_rows(ledger, lambda line: _model_of(line) <= key)
     next_version = 1
-    if at > 1 and _model_of(lines[at - 1]) == key:
-        last = lines[at - 1].split(b",", 2)[1]
+    previous = ledger[ledger.rfind(b"\n", 0, at - 1) + 1 : at - 1]
+    if previous and ledger.find(b"\n") < at - 1 and _model_of(previous) == key:
+        last = previous.split(b",", 2)[1]
         if not last.isdigit():
             return None
         next_version = int(last) + 1
-    return Plan(lines, header, at, next_version)
+    return Plan(ledger, header, at, next_version)

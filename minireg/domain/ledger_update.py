@@ -12,11 +12,12 @@ renders the whole ledger.
 
 from __future__ import annotations
 
-import bisect
 import csv
 import io
+from collections.abc import Callable
 
 from minireg.domain.ledger import row
+from minireg.domain.ledger_rows import bisect_rows, row_end, rows_are_lines
 from minireg.domain.records import VersionRecord
 
 
@@ -24,6 +25,10 @@ def _key(line: bytes) -> tuple[bytes, int]:
     model, _, rest = line.partition(b",")
     number = rest.partition(b",")[0]
     return model, int(number) if number.isdigit() else -1
+
+
+def _before(wanted: tuple[bytes, int]) -> Callable[[bytes], bool]:
+    return lambda line: _key(line) < wanted
 
 
 def _line(rec: VersionRecord, header: list[str]) -> bytes | None:
@@ -35,26 +40,45 @@ def _line(rec: VersionRecord, header: list[str]) -> bytes | None:
     return buf.getvalue().encode("utf-8")
 
 
-def replace_rows(ledger: bytes, changed: list[VersionRecord], columns: list[str]) -> bytes | None:
+def replace_rows(
+    ledger: bytes, changed: list[VersionRecord], columns: list[str], rows: int | None = None
+) -> bytes | None:
     """``ledger`` (the exact view before the change) with the rows of ``changed`` replaced.
 
     ``columns`` are the columns of every version after the change; None when
     they differ from the ledger's header or a row cannot be placed safely.
+    ``rows``, the number of versions, makes the check that rows are lines one
+    count (see :func:`~minireg.domain.ledger_rows.rows_are_lines`).
     """
-    if not ledger.endswith(b"\n") or b"\r" in ledger:
+    spans = row_spans(ledger, changed, columns, rows)
+    if spans is None:
         return None
-    lines = ledger[:-1].split(b"\n")
-    if b'"' in ledger and any(line.count(b'"') % 2 for line in lines):
+    pieces, at = [], 0
+    for start, end, new in spans:
+        pieces += [ledger[at:start], new]
+        at = end
+    pieces.append(ledger[at:])
+    return b"".join(pieces)
+
+
+def row_spans(
+    ledger: bytes, changed: list[VersionRecord], columns: list[str], rows: int | None = None
+) -> list[tuple[int, int, bytes]] | None:
+    """What :func:`replace_rows` does, as (start, end, new row) in order: the bytes of
+    ``ledger`` from start to end make way for the new row; None as there."""
+    if not rows_are_lines(ledger, rows):
         return None
-    header = next(csv.reader([lines[0].decode("utf-8")]))
+    header = next(csv.reader([ledger[: ledger.find(b"\n")].decode("utf-8")]), [])
     if header != columns:
         return None
-    keys = [_key(line) for line in lines[1:]]
+    spans: dict[int, tuple[int, bytes]] = {}
     for rec in changed:
         wanted = (rec.model.encode("utf-8"), rec.version)
-        at = bisect.bisect_left(keys, wanted)
+        # Rows are sorted by model, then version: a binary search reads a few of them.
+        start = bisect_rows(ledger, _before(wanted))
+        end = row_end(ledger, start)
         new = _line(rec, header)
-        if at >= len(keys) or keys[at] != wanted or new is None:
+        if start >= len(ledger) or _key(ledger[start:end]) != wanted or new is None:
             return None
-        lines[at + 1] = new
-    return b"\n".join(lines) + b"\n"
+        spans[start] = (end, new)
+    return [(start, *spans[start]) for start in sorted(spans)]

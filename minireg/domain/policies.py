@@ -70,11 +70,14 @@ def _gate(gate: Gate, rec: VersionRecord, current: VersionRecord | None) -> Chec
     )
 
 
-def evaluate(config: Config, proposal: Proposal, holders: list[VersionRecord]) -> list[Check]:
+def evaluate(
+    config: Config, proposal: Proposal, holders: list[int], current: VersionRecord | None
+) -> list[Check]:
     """Return every check for ``proposal`` with its verdict; the transition is allowed if all pass.
 
-    ``holders`` are the other versions of the model that hold the target stage now;
-    gates against ``current`` compare with the highest of them, as MLflow resolves a stage.
+    ``holders`` are the numbers of the other versions of the model that hold the
+    target stage now, and ``current`` the highest of them (what the stage resolves
+    to, as in MLflow): gates against ``current`` compare with it.
     """
     rec = proposal.version
     target = proposal.target
@@ -92,7 +95,7 @@ def evaluate(config: Config, proposal: Proposal, holders: list[VersionRecord]) -
         )
     if target in config.exclusive:
         ok = not holders or proposal.archive_existing
-        held = ", ".join(str(h.version) for h in holders)
+        held = ", ".join(str(n) for n in holders)
         checks.append(
             Check(
                 "exclusive stage",
@@ -159,6 +162,5 @@ def evaluate(config: Config, proposal: Proposal, holders: list[VersionRecord]) -
             None: "registered outside git; cleanliness unknown",
         }[rec.git_dirty]
         checks.append(Check("clean git tree", ok, detail))
-    current = max(holders, key=lambda h: h.version) if holders else None
     checks.extend(_gate(gate, rec, current) for gate in policy.gates)
     return checks

@@ -16,11 +16,10 @@ from minireg.domain.names import (
 from minireg.domain.records import Event
 from minireg.domain.state import State
 from minireg.domain.values import utc_text
-from minireg.errors import IntegrityError
 from minireg.service.hooking import HookSite
 from minireg.service.writer import Decide, Writer
 from minireg.storage import Storage
-from minireg.storage.cache import Memo
+from minireg.storage.cache import Folded, Memo
 from minireg.storage.files import FileStorage
 from minireg.storage.lock import lock_timeout
 from minireg.storage.remote import Bars, RemoteStore
@@ -71,7 +70,7 @@ class RegistryCore:
         self.clock: Clock = _utc_now
         self.created = False
         """True when :func:`init_registry` made this registry just now."""
-        self._writer = Writer(self.storage, config, self._parse_events)
+        self._writer = Writer(self.storage, config)
         self._memo = Memo()
         self._hooks = HookSite(root, config.hooks, self.storage.cache, timeout)
 
@@ -86,29 +85,22 @@ class RegistryCore:
         Raises:
             IntegrityError: a line is not an event (a git conflict marker, say).
         """
-        return self._parse_events(self.storage.read_event_lines())
-
-    def _parse_events(self, lines: list[str]) -> list[Event]:
-        events = []
-        for number, line in enumerate(lines, start=1):
-            try:
-                events.append(Event.from_line(line))
-            except (ValueError, KeyError, TypeError) as exc:
-                what = (
-                    "a git conflict marker"
-                    if line.startswith(("<<<<<<<", ">>>>>>>", "======="))
-                    else "not an event"
-                )
-                raise IntegrityError(
-                    f"Line {number} of {self.storage.events_path} is {what}; "
-                    "`minireg verify` lists what to fix."
-                ) from exc
-        return events
+        return self.storage.read_events()
 
     def state(self) -> State:
-        """The current state: every version and alias (from the read cache when it matches)."""
-        trail = self.storage.read_trail()
-        return self.storage.state(trail, self.config.initial_stage, self._parse_events)
+        """The current state: every version and alias (the read cache plus the new events).
+
+        At scale, the records of a state read from the cache are loaded as they are
+        used (see :mod:`minireg.storage.cache`).
+        """
+        return self.storage.state(self.config.initial_stage).state
+
+    def _shared_state(self) -> State:
+        """The current state for reading only, shared by the reads of this process."""
+        return self._memo.get(self.storage.ends_at, self._fold)[0]
+
+    def _fold(self) -> Folded:
+        return self.storage.state(self.config.initial_stage)
 
     def _write(
         self, decide: Decide, *, actor: str | None, now: datetime | None

@@ -22,8 +22,9 @@ class Maintenance(RegistryCore):
         Raises:
             IntegrityError: the trail does not check out (restore it from git first).
         """
-        with self._writer.locked() as (trail, state):
-            self.storage.write_ledger(self._writer.render(state, trail.lines), trail.digest)
+        with self._writer.locked() as folded:
+            state = folded.state
+            self.storage.write_ledger(self._writer.render(state), folded.end)
             self._writer.notify([], state.head, "minireg: rebuild the ledger from the events")
         return len(state.versions)
 
@@ -38,11 +39,12 @@ class Maintenance(RegistryCore):
         """
         from minireg.service.gc import DEFAULT_GRACE, referenced, sweep
 
-        with self._writer.locked() as (trail, state):
+        with self._writer.locked() as folded:
+            state = folded.state
             objects = self.storage.objects
             # With a remote, a manifest missing here means its files are not cached either.
             cache = self.storage.remote is not None
-            needed = referenced(objects, self._parse_events(trail.lines), missing_ok=cache)
+            needed = referenced(objects, self.storage.read_events(), missing_ok=cache)
             wait = DEFAULT_GRACE if grace is None else grace
             result = sweep(objects, needed, dry_run=dry_run, grace=wait, now=self.clock())
             if result.removed:
@@ -62,11 +64,12 @@ class Maintenance(RegistryCore):
         """
         from minireg.service.spreadsheet import new_settings
 
-        with self._writer.locked() as (trail, state):
+        with self._writer.locked() as folded:
+            state = folded.state
             text = self.storage.read_config_text()
             old, fmt, new_text, config = new_settings(text, to, self.root)
-            data = self._writer.render(state, trail.lines, fmt)
-            self.storage.write_ledger(data, trail.digest, fmt)
+            data = self._writer.render(state, fmt)
+            self.storage.write_ledger(data, folded.end, fmt)
             if new_text != text:
                 self.storage.write_config_text(new_text)
             gone = self.storage.remove_ledger("csv" if fmt == "xlsx" else "xlsx")

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 from minireg.domain import decisions
 from minireg.domain.records import Event, VersionRecord
+from minireg.domain.state import State
 from minireg.domain.uris import ModelURI, parse_uri
 from minireg.domain.values import parse_moment, parse_version, utc_text
 from minireg.errors import NotFound
 from minireg.service.results import Query, Report, Snapshot
 from minireg.service.transfers import is_cached, local_artifact, local_object
-from minireg.storage.cache import Memo
+from minireg.storage.cache import TrailEnd
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,7 +34,7 @@ class Reads(RegistryCore):
         Raises:
             NotFound: ``model`` has no versions.
         """
-        state = self.state()
+        state = self._shared_state()
         if model is None:
             return state.records()
         found = state.of_model(model)
@@ -43,47 +44,53 @@ class Reads(RegistryCore):
 
     def get(self, model: str, version: int | str) -> VersionRecord:
         """One version. Raises NotFound for an unknown model or version."""
-        return decisions.find(self.state(), model, parse_version(version))
+        return decisions.find(self._shared_state(), model, parse_version(version))
 
     def resolve(self, uri: str | ModelURI) -> VersionRecord:
         """The version a ``models:/`` URI names (a stage gives its highest version, as MLflow).
 
-        A warm call costs one stat of events.jsonl (see :mod:`minireg.storage.cache`).
+        A warm call costs one short read of events.jsonl (see :mod:`minireg.storage.cache`).
 
         Raises:
             InvalidInput: the URI is malformed.
             NotFound: the model, version, stage or alias does not exist.
         """
         parsed = parse_uri(uri) if isinstance(uri, str) else uri
-        state, by_model = self._memo.get(self.storage.events_path, self.state)
-        found = by_model.get(parsed.model)
+        state, answers = self._memo.get(self.storage.ends_at, self._fold)
+        found = answers.get(parsed)
         if found is None:
-            found = by_model[parsed.model] = state.of_model(parsed.model)
-        if not found:
-            raise decisions.no_model(parsed.model)
+            found = answers[parsed] = self._resolve_in(state, parsed)
+        return found
+
+    def _resolve_in(self, state: State, parsed: ModelURI) -> VersionRecord:
+        model = parsed.model
+        if not state.versions.has_model(model):
+            raise decisions.no_model(model)
         if parsed.version is not None:
-            return decisions.find(state, parsed.model, parsed.version)
+            return decisions.find(state, model, parsed.version)
         if parsed.latest:
-            return found[-1]
+            return state.versions[(model, state.next_version(model) - 1)]
         if parsed.alias is not None:
-            number = state.aliases.get(parsed.model, {}).get(parsed.alias)
+            number = state.aliases.get(model, {}).get(parsed.alias)
             if number is None:
-                raise NotFound(f"Model {parsed.model} has no alias @{parsed.alias}.")
-            return state.versions[(parsed.model, number)]
+                raise NotFound(f"Model {model} has no alias @{parsed.alias}.")
+            return state.versions[(model, number)]
         assert parsed.stage is not None
         stage = decisions.stage_of(self.config, parsed.stage)
-        highest = next((rec for rec in reversed(found) if rec.stage == stage), None)
-        if highest is None:
-            raise NotFound(f"No version of {parsed.model} is in {stage}.")
-        return highest
+        held = state.versions.in_stage(model, stage)
+        if not held:
+            raise NotFound(f"No version of {model} is in {stage}.")
+        return state.versions[(model, held[-1])]
 
     def changed_since(self, token: object) -> tuple[bool, object]:
         """Whether the trail changed since ``token`` (from an earlier call), and a new token.
 
-        One ``stat``: what :class:`minireg.ModelHandle` asks on every ``get``.
+        One short read of the trail's end: what :class:`minireg.ModelHandle` asks on
+        every ``get``.
         """
-        key = Memo.key(self.storage.events_path)
-        return key != token, key
+        if isinstance(token, TrailEnd) and self.storage.ends_at(token):
+            return False, token
+        return True, self.storage.trail_end()
 
     def artifact_path(self, rec: VersionRecord, *, fetch: bool = True) -> Path:
         """The local path of a version's artifact (a folder's files appear under ``.cache/``).

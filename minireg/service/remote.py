@@ -69,7 +69,8 @@ class RemoteVerbs(Reads):
             raise RemoteError(
                 f"{exc.message.rstrip('.')}; {CONFIG_NAME} was not changed.", url=exc.url
             ) from exc
-        with self._writer.locked() as (_, state):
+        with self._writer.locked() as folded:
+            state = folded.state
             text = self.storage.read_config_text()
             new_text = with_remote(text, url)
             config = parse_settings(new_text, self.root / CONFIG_NAME)
@@ -244,6 +245,7 @@ class RemoteVerbs(Reads):
         remote = self._remote()
         check_ready(self.root)
         done = upload_all(self.storage, remote, self.state(), self._bars)
-        with self._writer.locked() as (_, state):
+        with self._writer.locked() as folded:
+            state = folded.state
             stop_tracking(self.root, done, state.head.hash if state.head else "0" * 64)
         return done

@@ -173,14 +173,14 @@ def collect(
         history.worktrees,
         history.in_git,
     )
-    lines = history.lines | set(storage.read_event_lines())
+    lines = history.lines | set(storage.read_trail().lines)
     digests, folders = needed_by(lines)
     needed = digests | _folder_files(storage, folders, bars)
     _sort(found, remote.listing(), needed, now.timestamp())
     if not delete or not (found.unreferenced or found.leftovers):
         return found
     with storage.lock():
-        recorded, late_folders = needed_by(storage.read_event_lines())
+        recorded, late_folders = needed_by(storage.read_trail().lines)
         needed |= recorded | _folder_files(storage, late_folders - folders, bars)
         found.referenced += sum(1 for e in found.unreferenced if e.digest in needed)
         found.unreferenced = [e for e in found.unreferenced if e.digest not in needed]

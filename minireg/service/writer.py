@@ -1,9 +1,11 @@
 """The one write path: lock, check the trail, decide, append (the commit point), then the views.
 
 Every change goes through :meth:`Writer.write`. Under the registry lock it
-reads the trail, takes the state from the read cache (refusing a trail that
-does not check out), asks the verb's pure decision for drafts, chains them,
-and appends them durably: **that append is the commit point**. Before it, a
+takes the state from the read cache plus the events after it (refusing a
+trail that does not check out: only those new events are checked, the cache
+vouches for the rest, see :mod:`minireg.storage.cache`), asks the verb's pure
+decision for drafts, chains them, and appends them durably: **that append is
+the commit point**. Before it, a
 failure leaves nothing visible (:class:`~minireg.errors.LocalIOError`, exit 9,
 "nothing was recorded"). After it the change stands: the read cache and the
 ledger are views, and one that cannot be written is a warning that the
@@ -24,13 +26,14 @@ from contextlib import contextmanager
 
 from minireg._version import TOOL
 from minireg.domain import ledger_append, ledger_update
-from minireg.domain.chain import Trail
 from minireg.domain.config import Config
 from minireg.domain.ledger import columns, render_csv
-from minireg.domain.records import Draft, Event, chain
+from minireg.domain.records import Draft, Event, VersionRecord, chain
 from minireg.domain.state import State, apply
 from minireg.errors import IntegrityError
 from minireg.storage import Storage
+from minireg.storage.atomic import Data
+from minireg.storage.cache import Folded
 
 log = logging.getLogger("minireg")
 
@@ -43,24 +46,22 @@ Decide = Callable[[State], list[Draft]]
 class Writer:
     """Writes for one registry: its storage, its settings, and the hooks of each thread."""
 
-    def __init__(
-        self, storage: Storage, config: Config, parse: Callable[[list[str]], list[Event]]
-    ) -> None:
+    def __init__(self, storage: Storage, config: Config) -> None:
         self.storage = storage
         self.config = config
-        self._parse = parse
         self._hooks = threading.local()
 
     # -- reading under the lock ---------------------------------------------------
 
-    def checked_state(self, trail: Trail) -> State:
-        """The state of ``trail``, or IntegrityError if the trail does not check out.
+    def checked_state(self) -> Folded:
+        """The current state, or IntegrityError if the trail does not check out.
 
         Writes build only on a sound trail: appending to a forked chain (after a
         ``merge=union``, say) or to a trail with a version registered twice would
         bury the problem under new events.
         """
-        state = self.storage.state(trail, self.config.initial_stage, self._parse)
+        folded = self.storage.state(self.config.initial_stage)
+        state = folded.state
         if state.anomalies:
             raise IntegrityError(
                 f"The audit trail {self.storage.events_path} does not check out, so nothing "
@@ -68,14 +69,13 @@ class Writer:
                 "events.jsonl from git or finish the merge with the minireg merge driver.",
                 list(state.anomalies),
             )
-        return state
+        return folded
 
     @contextmanager
-    def locked(self) -> Iterator[tuple[Trail, State]]:
-        """Hold the lock with the trail and its checked state (maintenance without events)."""
+    def locked(self) -> Iterator[Folded]:
+        """Hold the lock with the checked current state (maintenance without events)."""
         with self.storage.lock():
-            trail = self.storage.read_trail()
-            yield trail, self.checked_state(trail)
+            yield self.checked_state()
 
     # -- the write ------------------------------------------------------------------
 
@@ -90,76 +90,102 @@ class Writer:
             RegistryBusy: the lock was not acquired in time.
         """
         storage = self.storage
-        with self.locked() as (trail, state):
+        with self.locked() as folded:
+            state = folded.state
             drafts = decide(state)
             if not drafts:
                 return [], state
             new = chain(drafts, head=state.head, time=time, actor=actor, tool=TOOL)
-            ledger_before = self._insertable_ledger(trail, new)
-            storage.append_events(new)  # the commit point
+            ledger_before = self._insertable_ledger(folded)
+            end = storage.append_events(new)  # the commit point
+            before = _touched(state, new)
             for event in new:
-                apply(state, event)
-            self._update_views(trail, state, new, ledger_before)
+                apply(state, event, f"line {state.count + 1}")
+            self._update_views(Folded(state, end, [], len(new)), new, before, ledger_before)
             self.notify(new, state.head, "")
         return new, state
 
-    def _insertable_ledger(self, trail: Trail, new: list[Event]) -> bytes | None:
+    def _insertable_ledger(self, folded: Folded) -> bytes | None:
         """The CSV ledger's bytes when the change can be made to its rows in place.
 
         Only when the stamp vouches that ``ledger.csv`` is exactly the view of the
-        trail before ``new``; inserting or replacing rows then gives the bytes of
-        a full render without rendering every row again.
+        state before the change; inserting or replacing rows then gives the bytes
+        of a full render without rendering every row again.
         """
         if self.config.format != "csv":
             return None
-        return self.storage.vouched_ledger(trail.digest)
+        return self.storage.vouched_ledger(folded.end)
 
     def _update_views(
-        self, trail: Trail, state: State, new: list[Event], ledger_before: bytes | None
+        self,
+        folded: Folded,
+        new: list[Event],
+        before: dict[tuple[str, int], VersionRecord | None],
+        ledger_before: bytes | None,
     ) -> None:
         """After the commit point: the read cache and the ledger; a failure is a warning."""
         try:
-            digest = self.storage.trail_digest()  # read once: it keys the cache and the stamp
-            self.storage.save_state(state, digest)
-            data = self._inserted(state, new, ledger_before)
+            self.storage.save_state(folded)
+            data = self._inserted(folded.state, new, before, ledger_before)
             if data is None:
-                lines = [*trail.lines, *(event.to_line() for event in new)]
-                data = self.render(state, lines)
-            self.storage.write_ledger(data, digest)
-        except OSError as exc:
+                data = self.render(folded.state)
+            self.storage.write_ledger(data, folded.end)
+        except (OSError, IntegrityError) as exc:
+            # IntegrityError: a damaged read cache met a trail rewritten meanwhile.
             log.warning(
                 "The change WAS recorded in the audit trail, but %s could not be written "
                 "(%s); it lags behind the events until `minireg rebuild` succeeds.",
                 self.storage.ledger_path,
-                exc.strerror or exc,
+                getattr(exc, "strerror", None) or exc,
             )
 
     @staticmethod
-    def _inserted(state: State, new: list[Event], ledger_before: bytes | None) -> bytes | None:
-        """The ledger after ``new``, made from the rows they touch (None: render it all)."""
+    def _inserted(
+        state: State,
+        new: list[Event],
+        before: dict[tuple[str, int], VersionRecord | None],
+        ledger_before: bytes | None,
+    ) -> Data | None:
+        """The ledger after ``new``, made from the rows they touch (None: render it all).
+
+        In pieces: the unchanged stretches of the old ledger (not copied) and the new rows.
+        """
         if ledger_before is None:
             return None
+        whole = memoryview(ledger_before)
         if len(new) == 1 and new[0].action == "register":
-            plan = ledger_append.plan(ledger_before, new[0].model)
+            plan = ledger_append.plan(ledger_before, new[0].model, len(state.versions) - 1)
             if plan is None or plan.next_version != new[0].version:
                 return None
-            return plan.insert(state.versions[(new[0].model, plan.next_version)])
+            row = plan.row(state.versions[(new[0].model, plan.next_version)])
+            return None if row is None else [whole[: plan.offset], row, whole[plan.offset :]]
         if any(event.action in ("register", "renumber", "merge") for event in new):
             return None
-        touched = {(e.model, e.version) for e in new if e.version is not None}
-        for event in new:  # an alias moved away from its previous holder changes that row too
-            previous = event.data.get("previous") if event.action == "alias_set" else None
-            if isinstance(previous, int) and not isinstance(previous, bool):
-                touched.add((event.model, previous))
-        changed = [state.versions[key] for key in sorted(touched) if key in state.versions]
-        return ledger_update.replace_rows(ledger_before, changed, columns(state.records()))
+        changed = [state.versions[key] for key in sorted(before) if key in state.versions]
+        old = [rec for rec in before.values() if rec is not None]
+        if columns(changed) != columns(old):
+            # A column may come or go: only every version says which.
+            cols = columns(state.records())
+        else:
+            # The touched versions kept their metric, param and tag names, so every
+            # column stays: the ledger's own header (checked by row_spans) is the one.
+            cols = _header(ledger_before[: ledger_before.find(b"\n")].decode("utf-8"))
+        spans = ledger_update.row_spans(ledger_before, changed, cols, len(state.versions))
+        if spans is None:
+            return None
+        pieces: list[bytes | memoryview] = []
+        at = 0
+        for start, end, row in spans:
+            pieces += [whole[at:start], row]
+            at = end
+        return [*pieces, whole[at:]]
 
-    def render(self, state: State, lines: list[str], fmt: str | None = None) -> bytes:
+    def render(self, state: State, fmt: str | None = None) -> bytes:
         """The ledger bytes for ``state`` in ``fmt`` (default: the configured format)."""
         if (fmt or self.config.format) == "xlsx":
             from minireg.adapters.xlsx import workbook_bytes
 
-            return workbook_bytes(state.records(), self._parse(lines))
+            return workbook_bytes(state.records(), self.storage.read_events())
         return render_csv(state.records())
 
     # -- hooks ------------------------------------------------------------------------
@@ -178,3 +204,19 @@ class Writer:
         """Run this thread's hooks (under the lock) for a write that was just made."""
         for hook in list(self._hooks.__dict__.get("stack", [])):
             hook(events, head, message)
+
+
+def _header(line: str) -> list[str]:
+    import csv
+
+    return next(csv.reader([line]), [])
+
+
+def _touched(state: State, new: list[Event]) -> dict[tuple[str, int], VersionRecord | None]:
+    """The versions ``new`` changes, with their records before it (their ledger rows change)."""
+    keys = {(e.model, e.version) for e in new if e.version is not None}
+    for event in new:  # an alias moved away from its previous holder changes that row too
+        previous = event.data.get("previous") if event.action == "alias_set" else None
+        if isinstance(previous, int) and not isinstance(previous, bool):
+            keys.add((event.model, previous))
+    return {key: state.versions.get(key) for key in sorted(keys)}

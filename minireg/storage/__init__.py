@@ -6,14 +6,14 @@ The service reaches the disk only through :class:`Storage`;
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
 
 from minireg.domain.chain import Trail
 from minireg.domain.records import Event
-from minireg.domain.state import State
+from minireg.storage.atomic import Data
+from minireg.storage.cache import Folded, TrailEnd
 from minireg.storage.objects import ObjectStore, Progress, Stored
 from minireg.storage.remote import RemoteStore
 
@@ -28,7 +28,7 @@ class Storage(Protocol):
 
     @property
     def events_path(self) -> Path:
-        """The audit trail's file (its stat keys the in-process read cache)."""
+        """The audit trail's file."""
         ...
 
     @property
@@ -50,15 +50,31 @@ class Storage(Protocol):
         ...
 
     def read_trail(self) -> Trail:
-        """The audit trail's event lines, how it ends, and its digest."""
+        """Every event line of the audit trail and how it ends (verify, gc, the XLSX ledger)."""
         ...
 
-    def read_event_lines(self) -> list[str]:
-        """Every event line of the audit trail, in order."""
+    def read_events(self) -> list[Event]:
+        """Every event of the audit trail, in order, unchecked (history, export, XLSX)."""
         ...
 
-    def append_events(self, events: list[Event]) -> None:
-        """Append events durably (the commit point); only while holding the lock."""
+    def state(self, initial: str) -> Folded:
+        """The current state and where the trail ends: the read cache plus the new events."""
+        ...
+
+    def save_state(self, folded: Folded) -> None:
+        """Record a fold in the read cache (a writer after its append, under the lock)."""
+        ...
+
+    def ends_at(self, end: TrailEnd) -> bool:
+        """True when the trail still ends at ``end`` (one short read)."""
+        ...
+
+    def trail_end(self) -> TrailEnd:
+        """Where the trail ends now (read from its last lines)."""
+        ...
+
+    def append_events(self, events: list[Event]) -> TrailEnd:
+        """Append events durably (the commit point), under the lock; where the trail ends now."""
         ...
 
     def ledger_path_for(self, fmt: str) -> Path:
@@ -69,16 +85,12 @@ class Storage(Protocol):
         """The ledger's bytes (of format ``fmt``, default the configured one), None if missing."""
         ...
 
-    def write_ledger(self, data: bytes, trail_digest: str, fmt: str | None = None) -> None:
-        """Replace the ledger with ``data``, the view of the trail ``trail_digest``."""
+    def write_ledger(self, data: Data, end: TrailEnd, fmt: str | None = None) -> None:
+        """Replace the ledger with ``data`` (whole or in pieces), the view of the trail to end."""
         ...
 
     def remove_ledger(self, fmt: str) -> bool:
         """Remove the ledger of format ``fmt`` if it is there; True when one was removed."""
-        ...
-
-    def vouch_ledger(self, trail_digest: str, data: bytes) -> None:
-        """Record that the ledger's current bytes ``data`` are the view of ``trail_digest``."""
         ...
 
     def read_config_text(self) -> str:
@@ -89,20 +101,8 @@ class Storage(Protocol):
         """Replace ``minireg.toml``; only while holding the lock."""
         ...
 
-    def vouched_ledger(self, trail_digest: str) -> bytes | None:
-        """The ledger's bytes when they are known to be the view of ``trail_digest``."""
-        ...
-
-    def state(self, trail: Trail, initial: str, parse: Callable[[list[str]], list[Event]]) -> State:
-        """The state folded from ``trail`` (from the read cache when it matches)."""
-        ...
-
-    def save_state(self, state: State, trail_digest: str) -> None:
-        """Record ``state`` as the fold of the trail ``trail_digest`` (after an append)."""
-        ...
-
-    def trail_digest(self) -> str:
-        """The digest of the audit trail as it is now."""
+    def vouched_ledger(self, end: TrailEnd) -> bytes | None:
+        """The ledger's bytes when they are known to be the view of the trail up to ``end``."""
         ...
 
     def put_path(self, src: Path, progress: Progress | None = None) -> Stored:

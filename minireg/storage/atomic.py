@@ -14,6 +14,7 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -53,23 +54,35 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(target: Path, data: bytes) -> None:
+Data = bytes | Sequence[bytes | memoryview]
+"""A file's bytes, whole or in pieces written one after the other."""
+
+
+def atomic_write(target: Path, data: Data) -> int:
     """Replace ``target`` with ``data`` so readers see the old file or the new one, never half.
 
+    ``data`` may come in pieces (written one after the other, never joined: a
+    large ledger changed in one row is its two unchanged parts and the row).
     fsync before replace, or a crash can leave an empty file under the real name.
+    Returns the inode of the new file.
     """
     tmp = temp_name(target)
     try:
         with open(tmp, "xb") as fh:
-            fh.write(data)
+            if isinstance(data, bytes):
+                fh.write(data)
+            else:
+                fh.writelines(data)
             fh.flush()
             os.fsync(fh.fileno())
+            inode = os.fstat(fh.fileno()).st_ino
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
     fsync_dir(target.parent)
+    return inode
 
 
 def _pid_alive(pid: int) -> bool:

@@ -1,227 +1,386 @@
-"""The one read cache: everything minireg derives from the trail, kept so reads skip work.
+"""The one read cache: everything minireg derives from the trail, kept so commands skip work.
 
-**One key.** Every entry is a statement about one exact content of
-``events.jsonl``, named by the sha256 of its bytes (the *trail digest*,
-:attr:`minireg.domain.chain.Trail.digest`):
+**One key: where the trail ended.** Every entry is a statement about the
+trail up to a point, named by a :class:`TrailEnd`: the byte offset where the
+trail ended when the entry was made, and the length and sha256 of the last
+event line there (the *head*, with its newline when it has one):
 
-- ``.cache/state.marshal``: the state folded from that trail, with the hash
-  chain's problems (so a writer can refuse a bad trail without hashing every
-  event again);
-- ``.cache/ledger.stamp``: the ledger file (name and sha256) that is exactly
-  the view of that trail, so ``list --where`` may read the ledger instead of
-  folding, and ``register`` may insert one row instead of rendering them all;
-- in a process, :class:`Memo` keeps the last digest, state and per-model
-  lists with the file's (inode, size, mtime_ns), so a warm ``resolve`` (and a
-  ``ModelHandle.get``) costs one ``stat``.
+- ``.cache/state.marshal`` (see :mod:`minireg.storage.state_file`): the
+  state folded from the trail up to that end, with the hash chain's problems
+  (so a writer can refuse a bad trail without hashing every event again);
+  its records are read one by one as they are needed, from the cache's
+  records file or from their register event's line in the trail itself
+  (:mod:`minireg.storage.records`);
+- ``.cache/ledger.stamp``: the ledger file (by name, inode, size and times)
+  that is exactly the view of the trail up to that end, so ``list --where``
+  may read the ledger instead of folding, and a write may change a few rows
+  of it instead of rendering them all;
+- in a process, :class:`Memo` keeps the last state read with its end and
+  the URIs resolved against it, so a warm ``resolve`` (and a
+  ``ModelHandle.get``) costs one short read of the trail.
 
-**One invalidation rule.** An entry is used only when its digest equals the
-digest of the trail as it is now (for the memo: when the stat is unchanged,
-since an append changes the size and a rewrite or checkout the inode or
-mtime); anything else is recomputed and replaces it. So a stale entry costs
-time, never an answer. Writers save the new state after each append.
+**One invalidation rule.** An entry holds while the bytes of the trail that
+end at its offset are still its head line: one short read at that offset
+checks it. What follows the offset is the *tail*, the events appended since:
+they are read, chained onto the head (links, seq and hashes checked) and
+folded onto the entry's state, so a command costs the new events, not the
+trail. An entry whose head is gone (a git checkout, merge or rebase rewrote
+the trail, or it was cut short) is dropped and the whole trail is folded
+again: correct, just slower. The ledger stamp, a view that cannot absorb a
+tail, is used only for a state whose end is exactly its own.
+
+Why the head is enough: each event's hash covers the hash of the one before,
+so the head line commits to every line above it. An edit inside that prefix
+that leaves the head in place breaks the chain there; ``minireg verify``,
+which always reads the whole trail, reports it.
+
+**Who writes.** A writer, under the registry lock, saves the new state and
+stamps the ledger right after each append (it holds them already), so the
+cache stays current and the next command folds nothing. A reader folds a
+short tail in memory and saves only after a long fold (the first read after a
+clone), and only if it can take the lock without waiting: every cache write
+happens under the registry lock.
 
 ``.cache/`` is git-ignored and local (a clone starts without it), written
-without fsync (a torn entry fails to load and is recomputed), and a folder
+without fsync (a torn entry fails its checks and is made again), and a folder
 that cannot be written simply goes without it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
-import marshal
 import os
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from minireg.domain.chain import Trail, chain_problems
-from minireg.domain.records import Event, VersionRecord
-from minireg.domain.state import State, fold
-from minireg.storage.atomic import remove_orphans, temp_name
+from minireg.domain.chain import Split, chain_problems, split_events
+from minireg.domain.records import VersionRecord
+from minireg.domain.state import State, apply
+from minireg.errors import IntegrityError
+from minireg.storage import state_file
+from minireg.storage.events import bulk, parse_lines
+from minireg.storage.pread import read_at
+from minireg.storage.records import ref_of
+from minireg.storage.state_file import INDEX_NAME, write_quickly
 
-STATE_NAME = "state.marshal"
+STATE_NAME = INDEX_NAME
 STAMP_NAME = "ledger.stamp"
-_FORMAT = 3  # 3: keyed by the trail digest; anomalies include hash-chain problems
+SAVE_AFTER = 256
+"""A reader saves the state it folded when the tail held at least this many events."""
+_WINDOW = 1 << 16
 
 
-_FIELDS = tuple(f.name for f in dataclasses.fields(VersionRecord))
+@dataclass(frozen=True)
+class TrailEnd:
+    """Where the trail ended: the byte offset after its last event line, and that line.
 
-
-def _fields() -> tuple[str, ...]:
-    return _FIELDS
-
-
-def _values(rec: VersionRecord) -> tuple[Any, ...]:
-    """The record's fields in order (read from its dict: a getattr per field costs more)."""
-    return tuple(map(rec.__dict__.__getitem__, _FIELDS))
-
-
-def _write_quickly(path: Path, data: bytes) -> None:
-    """Replace a cache file: temp file and ``os.replace``, no fsync (a cache is not history:
-    a torn or lost entry fails its check and is made again)."""
-    tmp = temp_name(path)
-    try:
-        path.parent.mkdir(exist_ok=True)
-        remove_orphans(path.parent)  # copies left by readers that were killed mid-write
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except (OSError, ValueError):
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-
-
-def _load_state(path: Path, key: str, initial: str) -> State | None:
-    try:
-        body = marshal.loads(path.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        return None
-    if not isinstance(body, dict):
-        return None
-    expected = {"format": _FORMAT, "key": key, "initial": initial, "fields": _fields()}
-    if any(body.get(name) != value for name, value in expected.items()):
-        return None
-    try:
-        state = State(initial_stage=initial)
-        new, fields = object.__new__, _FIELDS
-        for values in body["records"]:
-            # What the frozen dataclass's __init__ would do, without a __setattr__ per field
-            # (a thousand records load three times faster).
-            rec = new(VersionRecord)
-            rec.__dict__.update(zip(fields, values))
-            state.versions[(rec.model, rec.version)] = rec
-        state.aliases = {m: dict(table) for m, table in body["aliases"].items()}
-        state.anomalies = list(body["anomalies"])
-        state.count = int(body["count"])
-        head = body["head"]
-        state.head = None if head is None else Event.from_line(head)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-    return state
-
-
-def _save_state(path: Path, key: str, state: State) -> None:
-    body: dict[str, Any] = {
-        "format": _FORMAT,
-        "key": key,
-        "initial": state.initial_stage,
-        "fields": _fields(),
-        "records": [_values(rec) for rec in state.versions.values()],
-        "aliases": state.aliases,
-        "anomalies": state.anomalies,
-        "count": state.count,
-        "head": None if state.head is None else state.head.to_line(),
-    }
-    try:
-        data = marshal.dumps(body)
-    except ValueError:
-        return
-    _write_quickly(path, data)
-
-
-def state_of(
-    trail: Trail, cache: Path, initial: str, parse: Callable[[list[str]], list[Event]]
-) -> State:
-    """The state folded from ``trail``, from the cache when its digest matches.
-
-    ``parse`` turns the lines into events (raising on a bad line); it runs
-    only on a miss. The state's ``anomalies`` include what breaks the chain.
+    ``length`` and ``sha256`` describe the head line's bytes as stored (with
+    its newline when it has one). The empty trail ends at 0 with an empty head.
     """
-    path = cache / STATE_NAME
-    state = _load_state(path, trail.digest, initial)
-    if state is not None:
-        return state
-    events = parse(trail.lines)
-    state = fold(events, initial)
-    state.anomalies[:0] = chain_problems(events)
-    _save_state(path, trail.digest, state)
-    return state
+
+    size: int
+    length: int
+    sha256: str
+
+    @classmethod
+    def after(cls, size: int, head: bytes) -> TrailEnd:
+        """The end at offset ``size``, just after the event line ``head``."""
+        return cls(size, len(head), hashlib.sha256(head).hexdigest())
+
+    def as_list(self) -> list[Any]:
+        return [self.size, self.length, self.sha256]
 
 
-def save_state(cache: Path, digest: str, state: State) -> None:
-    """Record ``state`` as the fold of the trail with ``digest`` (a writer that just appended)."""
-    _save_state(cache / STATE_NAME, digest, state)
+EMPTY = TrailEnd.after(0, b"")
+
+Read = Callable[[int, int], bytes]
+"""Reads ``n`` bytes at ``offset`` of the trail (fewer at its end)."""
 
 
-def file_digest(path: Path) -> str:
-    """The trail digest of the file at ``path`` as it is now ("" when it is missing)."""
-    digest = hashlib.sha256()
+def _tail(read: Read, end: TrailEnd) -> bytes | None:
+    """The bytes after ``end`` if the trail still holds its head there, else None."""
+    start = end.size - end.length
+    if start < 0:
+        return None
+    before = read(start - 1, 1) if start else b"\n"
+    head = read(start, end.length)
+    if before != b"\n" or len(head) != end.length:
+        return None
+    if hashlib.sha256(head).hexdigest() != end.sha256:
+        return None
+    rest = bytearray()
+    while chunk := read(end.size + len(rest), _WINDOW * 16):
+        rest += chunk
+    if head and not head.endswith(b"\n") and bytes(rest[:1]) not in (b"", b"\n"):
+        return None  # the unterminated head line went on: it is another line now
+    return bytes(rest)
+
+
+def _file_reader(fd: int) -> Read:
+    return lambda offset, n: read_at(fd, n, offset)
+
+
+def ends_at(path: Path, end: TrailEnd) -> bool:
+    """True when the trail at ``path`` still ends at ``end`` (no event after it)."""
     try:
-        with open(path, "rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
-        return ""
-    return digest.hexdigest()
-
-
-def stamp_ledger(cache: Path, digest: str, ledger_name: str, ledger: bytes) -> None:
-    """Record that ``ledger`` (``ledger_name``) is the view of the trail with ``digest``.
-
-    Only an optimisation: a stamp that cannot be written is skipped.
-    """
-    body = {
-        "events_sha256": digest,
-        "ledger": ledger_name,
-        "ledger_sha256": hashlib.sha256(ledger).hexdigest(),
-    }
-    _write_quickly(cache / STAMP_NAME, json.dumps(body, sort_keys=True).encode() + b"\n")
-
-
-def vouched_ledger(cache: Path, digest: str, ledger_path: Path) -> bytes | None:
-    """The ledger's bytes if the stamp vouches for them against the trail ``digest``."""
+        return end == EMPTY
     try:
-        stamp = json.loads((cache / STAMP_NAME).read_text(encoding="utf-8"))
-        data = ledger_path.read_bytes()
-    except (OSError, ValueError):
-        return None
-    if not isinstance(stamp, dict) or stamp.get("ledger") != ledger_path.name:
-        return None
-    if stamp.get("events_sha256") != digest or not digest:
-        return None
-    if stamp.get("ledger_sha256") != hashlib.sha256(data).hexdigest():
-        return None
+        rest = _tail(_file_reader(fd), end)
+    finally:
+        os.close(fd)
+    return rest is not None and (not rest or not split_events(rest).lines)
+
+
+def current_end(path: Path) -> TrailEnd:
+    """Where the trail at ``path`` ends now, read from its last lines only."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return EMPTY
+    try:
+        size = os.fstat(fd).st_size
+        window = _WINDOW
+        while True:
+            start = max(0, size - window)
+            data = read_at(fd, size - start, start)
+            cut = 0 if start == 0 else data.find(b"\n") + 1
+            if start == 0 or cut > 0:
+                split = split_events(data[cut:])
+                if split.lines:
+                    return TrailEnd.after(start + cut + split.end, split.head)
+                if start == 0:
+                    return EMPTY
+            window *= 4
+    finally:
+        os.close(fd)
+
+
+# -- the state ----------------------------------------------------------------------
+
+
+@dataclass
+class Folded:
+    """A state, the end of the trail it is the fold of, and the chain's problems in it."""
+
+    state: State
+    end: TrailEnd
+    chain: list[str]
+    events: int
+    """How many events were folded to get here (0 when the cache was current)."""
+    registered: dict[tuple[str, int], tuple[int, int, int]] | None = None
+    """After a full fold: the versions their register event alone makes, with where that
+    event's line lies (offset, length, :func:`~minireg.storage.records.ref_of`)."""
+
+
+def _fold_all(data: bytes, path: Path, initial: str) -> Folded:
+    split = split_events(data, starts=True)
+    events = parse_lines(split.lines, path)
+    made: dict[tuple[str, int], tuple[VersionRecord, int]] = {}
+    with bulk():
+        state = State(initial_stage=initial)
+        slots, records = state.versions.slots, state.versions.in_memory()
+        for number, event in enumerate(events, start=1):
+            key = (event.model, event.version or 0)
+            fresh = event.action == "register" and key not in slots
+            apply(state, event, f"line {number}")
+            if fresh and key in records:
+                made[key] = (records[key], number - 1)
+        chain = chain_problems(events, lines=split.lines)
+        starts, lines = split.starts or [], split.lines
+        # A version whose record is still the one its register event made is read from
+        # that line later; the others are copied into the records file.
+        registered = {
+            key: (starts[at], len(lines[at]), ref)
+            for key, (rec, at) in made.items()
+            if records.get(key) is rec and (ref := ref_of(events[at]))
+        }
+    state.anomalies[:0] = chain
+    return Folded(state, _end_of(split, 0), chain, len(events), registered)
+
+
+def _end_of(split: Split, start: int, before: TrailEnd = EMPTY) -> TrailEnd:
+    if not split.lines:
+        return before
+    return TrailEnd.after(start + split.end, split.head)
+
+
+def _fold_tail(entry: state_file.Entry, tail: bytes, path: Path) -> Folded:
+    state, end = entry.state, TrailEnd(*entry.end)
+    split = split_events(tail)
+    chain = list(entry.chain)
+    events = parse_lines(split.lines, path, first=state.count + 1) if split.lines else []
+    if events:
+        chain += chain_problems(
+            events, lines=split.lines, after=state.head, after_number=state.count
+        )
+        with bulk():
+            for event in events:
+                apply(state, event, f"line {state.count + 1}")
+    state.anomalies[:0] = chain
+    return Folded(state, _end_of(split, end.size, end), chain, len(events))
+
+
+def _read_all(fd: int) -> bytes:
+    size = os.fstat(fd).st_size
+    data = read_at(fd, size, 0)
+    while chunk := read_at(fd, 1 << 20, len(data)):
+        data += chunk
     return data
 
 
-class Memo:
-    """A process's memory of the last state read, keyed by the trail file's stat.
+def fold_trail(
+    path: Path,
+    cache: Path,
+    initial: str,
+    saving: Callable[[], AbstractContextManager[bool]],
+) -> Folded:
+    """The state of the trail at ``path``: the cached entry plus its tail, or a full fold.
 
-    Thread-safe: readers on many threads share one entry.
+    ``saving`` holds the registry lock if it can (yielding whether it does):
+    the state is saved under it after a long fold.
+
+    Raises:
+        IntegrityError: a line is not an event (a git conflict marker, say).
+        OSError: the trail cannot be read.
+    """
+    entry = state_file.load(cache, initial)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return _fold_all(b"", path, initial)
+    try:
+        tail = None if entry is None else _tail(_file_reader(fd), TrailEnd(*entry.end))
+        if entry is not None and tail is not None:
+            records = entry.records
+            records.recover = _recovery(path, cache, TrailEnd(*entry.end), records.keys, initial)
+            folded = _fold_tail(entry, tail, path)
+        else:
+            folded = _fold_all(_read_all(fd), path, initial)
+    finally:
+        os.close(fd)
+    if entry is None or tail is None or folded.events >= SAVE_AFTER:
+        with saving() as held:
+            if held:
+                save_state(cache, folded)
+    return folded
+
+
+def save_state(cache: Path, folded: Folded) -> None:
+    """Record a fold in the cache; only under the registry lock."""
+    end = (folded.end.size, folded.end.length, folded.end.sha256)
+    state_file.save(cache, folded.state, end, folded.chain, folded.registered)
+
+
+def _recovery(
+    path: Path, cache: Path, end: TrailEnd, keys: list[tuple[str, int]], initial: str
+) -> Callable[[list[int]], list[VersionRecord]]:
+    """What a damaged records file falls back on: the fold of the trail up to the entry's end.
+
+    (It holds the keys, not the entry: a closure over the entry would keep its
+    records file open until the cyclic collector ran.)
+    """
+    fresh: list[State] = []
+
+    def recover(slots: list[int]) -> list[VersionRecord]:
+        if not fresh:
+            with contextlib.suppress(OSError):
+                (cache / INDEX_NAME).unlink()
+            data = path.read_bytes()
+            if _tail(lambda offset, n: data[offset : offset + n], end) is None:
+                raise IntegrityError(
+                    f"The read cache in {cache} was damaged while "
+                    f"{path.name} changed; run the command again."
+                )
+            fresh.append(_fold_all(data[: end.size], path, initial).state)
+        return [fresh[0].versions[keys[slot]] for slot in slots]
+
+    return recover
+
+
+# -- the ledger stamp ---------------------------------------------------------------
+
+
+def _identity(st: os.stat_result) -> list[int]:
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def stamp_ledger(cache: Path, end: TrailEnd, ledger: Path, inode: int) -> None:
+    """Record that the ledger file just written (inode ``inode``) is the view of the trail
+    up to ``end``.
+
+    The stamp names the file by its inode, size, modification and change times,
+    not by a hash of 40 MB: any write to the file moves its change time, which
+    no tool can set back. Only an optimisation: a stamp that cannot be written is
+    skipped, and none is written if the file was replaced meanwhile.
+    """
+    try:
+        st = os.stat(ledger)
+    except OSError:
+        return
+    if st.st_ino != inode:
+        return
+    body = {"end": end.as_list(), "ledger": ledger.name, "file": _identity(st)}
+    write_quickly(cache / STAMP_NAME, json.dumps(body, sort_keys=True).encode() + b"\n")
+
+
+def vouched_ledger(cache: Path, end: TrailEnd, ledger: Path) -> bytes | None:
+    """The ledger's bytes if the stamp vouches for them as the view of the trail up to ``end``."""
+    try:
+        stamp = json.loads((cache / STAMP_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stamp, dict) or stamp.get("ledger") != ledger.name:
+        return None
+    if stamp.get("end") != end.as_list():
+        return None
+    try:
+        with open(ledger, "rb") as fh:
+            if _identity(os.fstat(fh.fileno())) != stamp.get("file"):
+                return None
+            return fh.read()
+    except OSError:
+        return None
+
+
+# -- in a process -------------------------------------------------------------------
+
+
+class Memo:
+    """A process's memory of the last state read, keyed by where the trail ended.
+
+    Thread-safe: readers on many threads share one entry. ``answers`` keeps
+    what callers derived from the state (resolved URIs), dropped with it.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._key: tuple[int, int, int] = (-1, -1, -1)
+        self._end: TrailEnd | None = None
         self._state = State()
-        self._by_model: dict[str, list[VersionRecord]] = {}
-
-    @staticmethod
-    def key(events_path: Path) -> tuple[int, int, int]:
-        """The stat key of the trail file: (inode, size, mtime_ns), or -1s when it is missing."""
-        try:
-            st = os.stat(events_path)
-        except FileNotFoundError:
-            return (-1, -1, -1)
-        return (st.st_ino, st.st_size, st.st_mtime_ns)
+        self._answers: dict[object, VersionRecord] = {}
 
     def get(
-        self, events_path: Path, load: Callable[[], State]
-    ) -> tuple[State, dict[str, list[VersionRecord]]]:
-        """The state (and per-model lists filled by callers), loaded again when the file changed.
+        self, check: Callable[[TrailEnd], bool], load: Callable[[], Folded]
+    ) -> tuple[State, dict[object, VersionRecord]]:
+        """The state (and the answers kept with it), loaded again when the trail changed.
 
-        The stat comes before the load, so a write racing the read costs one
-        extra load later, never a stale answer.
+        ``check`` says whether the trail still ends where it did (one short
+        read); ``load`` folds it. The check comes before the load, so a write
+        racing the read costs one extra load later, never a stale answer.
         """
-        key = self.key(events_path)
         with self._lock:
-            if key == self._key and key[0] != -1:
-                return self._state, self._by_model
-        state = load()
+            end = self._end
+            if end is not None and check(end):
+                return self._state, self._answers
+        folded = load()
         with self._lock:
-            self._key, self._state, self._by_model = key, state, {}
-            return self._state, self._by_model
+            if folded.end != self._end:
+                self._end, self._state, self._answers = folded.end, folded.state, {}
+            return self._state, self._answers

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from minireg.domain.chain import Trail, is_complete_event, split_trail
+from minireg.domain.chain import Trail, is_complete_event, split_events, split_trail
 from minireg.domain.records import Event
-from minireg.domain.state import State
 from minireg.errors import LocalIOError, MiniregError, local_io_error
-from minireg.storage.atomic import atomic_write, remove_orphans
-from minireg.storage.cache import (
-    file_digest,
-    save_state,
-    stamp_ledger,
-    state_of,
-    vouched_ledger,
-)
+from minireg.storage import cache
+from minireg.storage.atomic import Data, atomic_write, remove_orphans
+from minireg.storage.cache import Folded, TrailEnd
+from minireg.storage.events import parse_lines
 from minireg.storage.lock import LOCK_NAME, registry_lock
 from minireg.storage.objects import ObjectStore, Progress, Stored
+from minireg.storage.pread import read_at
 from minireg.storage.remote import RemoteStore
 
 EVENTS_NAME = "events.jsonl"
@@ -29,6 +25,17 @@ CONFIG_NAME = "minireg.toml"
 CSV_NAME = "ledger.csv"
 XLSX_NAME = "ledger.xlsx"
 CACHE_NAME = ".cache"
+
+
+def _line_start(fd: int, size: int) -> int:
+    """Where the last line of the file begins (just after its last newline; 0 if none)."""
+    window = 1 << 16
+    while True:
+        start = max(0, size - window)
+        at = read_at(fd, size - start, start).rfind(b"\n")
+        if at >= 0 or start == 0:
+            return start + at + 1
+        window *= 4
 
 
 class FileStorage:
@@ -104,31 +111,80 @@ class FileStorage:
                 locked = False
             yield locked
 
-    def read_trail(self) -> Trail:
-        """The lines of ``events.jsonl`` and the state of its end (see :class:`Trail`)."""
+    def _read_bytes(self) -> bytes:
         try:
-            data = self.events_path.read_bytes()
+            return self.events_path.read_bytes()
         except FileNotFoundError:
-            return Trail([])
+            return b""
         except OSError as exc:
             raise local_io_error(exc, self.events_path, None, "read") from exc
-        return split_trail(data)
 
-    def read_event_lines(self) -> list[str]:
-        """Every event line of ``events.jsonl`` (an unterminated complete event included)."""
-        return self.read_trail().lines
+    def read_trail(self) -> Trail:
+        """Every line of ``events.jsonl`` and the state of its end (see :class:`Trail`)."""
+        return split_trail(self._read_bytes())
 
-    def append_events(self, events: list[Event]) -> None:
+    def read_events(self) -> list[Event]:
+        """Every event of ``events.jsonl``, in order (unchecked).
+
+        Raises:
+            IntegrityError: a line is not an event (a git conflict marker, say).
+        """
+        return parse_lines(split_events(self._read_bytes()).lines, self.events_path)
+
+    def state(self, initial: str) -> Folded:
+        """The current state: the read cache's entry and the events after it (see
+        :mod:`minireg.storage.cache`), or a fold of the whole trail.
+
+        Raises:
+            IntegrityError: a line is not an event.
+            LocalIOError: the trail cannot be read.
+        """
+        try:
+            return cache.fold_trail(self.events_path, self.cache, initial, self._saving)
+        except OSError as exc:
+            raise local_io_error(exc, self.events_path, None, "read") from exc
+
+    @contextmanager
+    def _saving(self) -> Iterator[bool]:
+        """Hold the lock for a cache write if it is free (or held here already); yields whether."""
+        if self.holds_lock():
+            yield True
+            return
+        with ExitStack() as stack:
+            try:
+                stack.enter_context(registry_lock(self.root, 0.0))
+                held = True
+            except (MiniregError, OSError):
+                held = False
+            yield held
+
+    def save_state(self, folded: Folded) -> None:
+        """Record a fold in the read cache (a writer, after its append)."""
+        assert self.holds_lock(), "save_state needs the registry lock"
+        cache.save_state(self.cache, folded)
+
+    def ends_at(self, end: TrailEnd) -> bool:
+        """True when the trail still ends at ``end`` (one short read)."""
+        return cache.ends_at(self.events_path, end)
+
+    def trail_end(self) -> TrailEnd:
+        """Where the trail ends now (read from its last lines)."""
+        return cache.current_end(self.events_path)
+
+    def append_events(self, events: list[Event]) -> TrailEnd:
         """Append events in one write, then fsync: the commit point of every change.
 
         Appending keeps a write O(1) in the size of the trail. What follows the
-        last newline is handled by the rule of :class:`Trail`: a complete event
-        gets its newline, a torn write is cut off. If the write or the fsync
-        fails, the file is cut back to its size before the append, so nothing
-        is visible, and :class:`LocalIOError` says that nothing was recorded.
+        last newline is handled by the rule of :class:`~minireg.domain.chain.Split`:
+        a complete event gets its newline, a torn write is cut off. If the write
+        or the fsync fails, the file is cut back to its size before the append,
+        so nothing is visible, and :class:`LocalIOError` says that nothing was
+        recorded. Returns where the trail ends now.
         """
         assert self.holds_lock(), "append_events needs the registry lock"
-        payload = "".join(event.to_line() + "\n" for event in events).encode("utf-8")
+        assert events, "append_events needs events"
+        lines = [event.to_line().encode("utf-8") + b"\n" for event in events]
+        payload = b"".join(lines)
         path = self.events_path
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -142,6 +198,7 @@ class FileStorage:
             self._append_at(fd, start, payload)
         finally:
             os.close(fd)
+        return TrailEnd.after(start + len(payload), lines[-1])
 
     def _prepare_end(self, fd: int) -> int:
         """Where to append: the file size, minus a torn last line (cut off here).
@@ -154,12 +211,10 @@ class FileStorage:
             size = os.fstat(fd).st_size
             if not size:
                 return 0
-            os.lseek(fd, size - 1, os.SEEK_SET)
-            if os.read(fd, 1) == b"\n":
+            if read_at(fd, 1, size - 1) == b"\n":
                 return size
-            data = path.read_bytes()
-            cut = data.rfind(b"\n") + 1
-            if is_complete_event(data[cut:].decode("utf-8", errors="replace")):
+            cut = _line_start(fd, size)
+            if is_complete_event(read_at(fd, size - cut, cut).decode("utf-8", errors="replace")):
                 return -size
             os.ftruncate(fd, cut)
             return cut
@@ -196,16 +251,16 @@ class FileStorage:
         except FileNotFoundError:
             return None
 
-    def write_ledger(self, data: bytes, trail_digest: str, fmt: str | None = None) -> None:
-        """Replace the ledger with ``data`` (atomically), the view of the trail ``trail_digest``.
+    def write_ledger(self, data: Data, end: TrailEnd, fmt: str | None = None) -> None:
+        """Replace the ledger with ``data`` (atomically), the view of the trail up to ``end``.
 
         ``fmt`` writes the ledger of another format (``convert``). The ledger stamp
         then vouches for it, so ``list --where`` may read it instead of folding.
         """
         assert self.holds_lock(), "write_ledger needs the registry lock"
         path = self.ledger_path_for(fmt or self.ledger_format)
-        atomic_write(path, data)
-        stamp_ledger(self.cache, trail_digest, path.name, data)
+        inode = atomic_write(path, data)
+        cache.stamp_ledger(self.cache, end, path, inode)
 
     def remove_ledger(self, fmt: str) -> bool:
         """Remove the ledger of format ``fmt`` if it is there; True when one was removed."""
@@ -216,10 +271,6 @@ class FileStorage:
         path.unlink()
         return True
 
-    def vouch_ledger(self, trail_digest: str, data: bytes) -> None:
-        """Record that the ledger's current bytes ``data`` are the view of ``trail_digest``."""
-        stamp_ledger(self.cache, trail_digest, self.ledger_path.name, data)
-
     def read_config_text(self) -> str:
         """The text of ``minireg.toml``."""
         return (self.root / CONFIG_NAME).read_text(encoding="utf-8")
@@ -229,21 +280,9 @@ class FileStorage:
         assert self.holds_lock(), "write_config_text needs the registry lock"
         atomic_write(self.root / CONFIG_NAME, text.encode("utf-8"))
 
-    def vouched_ledger(self, trail_digest: str) -> bytes | None:
-        """The ledger's bytes when the stamp vouches they are the view of ``trail_digest``."""
-        return vouched_ledger(self.cache, trail_digest, self.ledger_path)
-
-    def state(self, trail: Trail, initial: str, parse: Callable[[list[str]], list[Event]]) -> State:
-        """The state folded from ``trail`` (from the read cache when it matches)."""
-        return state_of(trail, self.cache, initial, parse)
-
-    def save_state(self, state: State, trail_digest: str) -> None:
-        """Record ``state`` in the read cache as the fold of the trail ``trail_digest``."""
-        save_state(self.cache, trail_digest, state)
-
-    def trail_digest(self) -> str:
-        """The digest of ``events.jsonl`` as it is now (the read cache's key)."""
-        return file_digest(self.events_path)
+    def vouched_ledger(self, end: TrailEnd) -> bytes | None:
+        """The ledger's bytes when the stamp vouches they are the view of the trail to ``end``."""
+        return cache.vouched_ledger(self.cache, end, self.ledger_path)
 
     def read_object(self, digest: str) -> bytes | None:
         """The bytes of object ``digest``, or None when it is not stored."""

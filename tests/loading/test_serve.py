@@ -14,7 +14,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 import minireg
-from minireg.domain.chain import Trail
+from minireg.storage.cache import Folded
 from tests.conftest import ROOT, run_proc
 
 with warnings.catch_warnings():
@@ -108,20 +108,20 @@ def test_fastapi_example_answers_422_for_bad_rows(
         assert client.post("/predict", json={"rows": [[1.0, 2.0]]}).status_code == 422
 
 
-def test_get_costs_a_stat_not_a_read_until_something_changes(
+def test_get_costs_a_check_of_the_end_not_a_read_until_something_changes(
     serving: tuple[minireg.Registry, LogisticRegression, LogisticRegression],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     reg, first, second = serving
     handle = minireg.ModelHandle("models:/churn_predictor/Production", reg)
     reads: list[int] = []
-    original = reg.storage.read_trail
+    original = reg.storage.state
 
-    def counting() -> Trail:
+    def counting(initial: str) -> Folded:
         reads.append(1)
-        return original()
+        return original(initial)
 
-    monkeypatch.setattr(reg.storage, "read_trail", counting)
+    monkeypatch.setattr(reg.storage, "state", counting)
     model = handle.get()
     for _ in range(200):
         assert handle.get() is model

@@ -94,14 +94,18 @@ def test_a_cell_with_a_line_break_takes_the_full_path(
 def test_plan_numbers_and_places() -> None:
     header = b"model,version,stage\n"
     ledger = header + b"a,1,None\na,2,None\nc,1,None\n"
+    rows = [len(header), len(header) + 18, len(header) + 27]  # where the rows end
     found = plan(ledger, "a")
-    assert found is not None and (found.at, found.next_version) == (3, 3)
-    found = plan(ledger, "b")
-    assert found is not None and (found.at, found.next_version) == (3, 1)
+    assert found is not None and (found.offset, found.next_version) == (rows[1], 3)
+    found = plan(ledger, "b", 3)
+    assert found is not None and (found.offset, found.next_version) == (rows[1], 1)
     found = plan(ledger, "d")
-    assert found is not None and (found.at, found.next_version) == (4, 1)
+    assert found is not None and (found.offset, found.next_version) == (rows[2], 1)
+    found = plan(ledger, "0")
+    assert found is not None and (found.offset, found.next_version) == (rows[0], 1)
     found = plan(header, "a")
-    assert found is not None and (found.at, found.next_version) == (1, 1)
+    assert found is not None and (found.offset, found.next_version) == (len(header), 1)
     assert plan(ledger.replace(b"\n", b"\r\n"), "a") is None
     assert plan(header + b'a,1,"two\nlines"\n', "a") is None
+    assert plan(header + b'a,1,"two\nlines"\n', "a", 1) is None
     assert plan(ledger[:-1], "a") is None

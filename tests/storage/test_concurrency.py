@@ -135,7 +135,7 @@ KILLABLE = textwrap.dedent(
                 die()
 
             os.write = half
-            real_append(self, events)
+            return real_append(self, events)
 
         FileStorage.append_events = torn
     reg = minireg.open_registry(root)

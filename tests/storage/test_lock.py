@@ -38,7 +38,7 @@ PAUSED_REGISTER = textwrap.dedent(
         print("inside", flush=True)
         while not go.exists():
             time.sleep(0.01)
-        real_append(self, events)
+        return real_append(self, events)
 
     FileStorage.append_events = paused
     reg = minireg.open_registry(root)

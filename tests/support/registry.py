@@ -47,7 +47,7 @@ def ledger_rows(root: Path) -> list[dict[str, str]]:
 
 def checked_events(root: Path) -> list[Event]:
     """The events of the registry; fails if the hash chain does not check."""
-    lines = FileStorage(root).read_event_lines()
+    lines = FileStorage(root).read_trail().lines
     events, problems = parse_events(lines)
     assert problems == [], problems
     return events
