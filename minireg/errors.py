@@ -75,6 +75,31 @@ class Unsafe(MiniregError):
     exit_code = 8
 
 
+class ItemProblems(MiniregError):
+    """Some items of a batch are not valid; nothing was written (see the two classes below).
+
+    ``problems`` pairs each bad item's index (from 0, as in the list given) with
+    its sentence; ``details`` are the lines to show (``items[2]: …`` unless the
+    caller names items its own way, as the CLI does with line numbers).
+    """
+
+    def __init__(
+        self, message: str, problems: list[tuple[int, str]], details: list[str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.problems = list(problems)
+        self.details = details if details is not None else [f"items[{i}]: {s}" for i, s in problems]
+
+
+class InvalidItems(ItemProblems, InvalidInput):
+    """Items of a batch hold bad values or paths (exit 2); nothing was written."""
+
+
+class UnsafeItems(ItemProblems, Unsafe):
+    """An item of a batch is unsafe, a symlink in a folder artifact, say (exit 8); nothing
+    was written."""
+
+
 class LocalIOError(MiniregError, OSError):
     """The local disk failed: full, read-only, permission denied, EIO (exit 9).
 

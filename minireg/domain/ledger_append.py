@@ -1,11 +1,14 @@
-"""Adding one new version to a CSV ledger without rendering every row again.
+"""Adding new versions to a CSV ledger without rendering every row again.
 
 A new version of a model is always that model's highest, so its row goes
 right after the model's last row, and when it brings no new column every
-other row keeps its bytes. :func:`plan` finds the place and the number; the
-result equals :func:`minireg.domain.ledger.render_csv` of all the versions,
-which the tests check. Anything unusual (a cell spanning lines, a new column)
-answers None, and the caller renders the whole ledger as before.
+other row keeps its bytes. :func:`plan` finds the place and the number of one
+new version; :func:`insert_rows` puts the rows of many (a batch of
+registrations, several models at once) in place in one pass over the lines.
+The result equals :func:`minireg.domain.ledger.render_csv` of all the
+versions, which the tests check (a property test for batches). Anything
+unusual (a cell spanning lines, a new column, a number that is not the
+model's next) answers None, and the caller renders the whole ledger as before.
 """
 
 from __future__ import annotations
@@ -50,11 +53,11 @@ class Plan:
         return [b"\n".join(self.lines[self.at :]), b"\n"]
 
 
-def plan(ledger: bytes, model: str) -> Plan | None:
-    """Plan the row of a new version of ``model`` in ``ledger`` (the exact view of the events).
+def _lines(ledger: bytes) -> tuple[list[bytes], list[str]] | None:
+    """The ledger's lines (without the final newline) and its header, when rows are lines.
 
-    Returns None unless every row sits on one line (no cell holds a line break),
-    so that lines and rows are the same thing.
+    None unless every row sits on one line (no cell holds a line break), so that
+    lines and rows are the same thing.
     """
     if not ledger.endswith(b"\n") or b"\r" in ledger:
         return None
@@ -64,6 +67,11 @@ def plan(ledger: bytes, model: str) -> Plan | None:
     header = next(csv.reader([lines[0].decode("utf-8")]))
     if header[:2] != ["model", "version"]:
         return None
+    return lines, header
+
+
+def _place(lines: list[bytes], model: str) -> tuple[int, int] | None:
+    """Where a new row of ``model`` goes among ``lines`` and the number it gets."""
     key = model.encode("utf-8")
     at = bisect.bisect_right(lines, key, lo=1, key=_model_of)
     next_version = 1
@@ -72,4 +80,70 @@ def plan(ledger: bytes, model: str) -> Plan | None:
         if not last.isdigit():
             return None
         next_version = int(last) + 1
-    return Plan(lines, header, at, next_version)
+    return at, next_version
+
+
+def plan(ledger: bytes, model: str) -> Plan | None:
+    """Plan the row of a new version of ``model`` in ``ledger`` (the exact view of the events).
+
+    Returns None unless every row sits on one line (no cell holds a line break),
+    so that lines and rows are the same thing.
+    """
+    found = _lines(ledger)
+    if found is None:
+        return None
+    lines, header = found
+    placed = _place(lines, model)
+    if placed is None:
+        return None
+    return Plan(lines, header, *placed)
+
+
+def _rows(records: list[VersionRecord], header: list[str]) -> bytes | None:
+    """The CSV lines of ``records`` under ``header`` (each ends with a newline), or None
+    when a cell holds a line break."""
+    rows = [row(rec, header) for rec in records]
+    if any("\n" in cell or "\r" in cell for cells in rows for cell in cells):
+        return None
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def insert_rows(ledger: bytes, new: list[VersionRecord]) -> bytes | None:
+    """``ledger`` (the exact view before ``new``) with the rows of the new versions in place.
+
+    ``new`` are registrations in any order and of any models; each model's must
+    be numbered on from the ledger's highest version of it (1, 2, … for a new
+    model). Returns None, for a full render, when they bring a column the
+    header lacks, a cell holds a line break, or the numbers do not follow on.
+    """
+    found = _lines(ledger)
+    if found is None:
+        return None
+    lines, header = found
+    if not set(columns(new)) <= set(header):
+        return None
+    by_model: dict[str, list[VersionRecord]] = {}
+    for rec in new:
+        by_model.setdefault(rec.model, []).append(rec)
+    pieces: list[bytes] = []
+    done = 0  # lines[:done] are in pieces already
+    for model in sorted(by_model):  # str order is UTF-8 byte order: the ledger's order
+        placed = _place(lines, model)
+        records = sorted(by_model[model], key=lambda rec: rec.version)
+        if placed is None or [r.version for r in records] != list(
+            range(placed[1], placed[1] + len(records))
+        ):
+            return None
+        rows = _rows(records, header)
+        if rows is None:
+            return None
+        at = placed[0]
+        if at > done:
+            pieces += [b"\n".join(lines[done:at]), b"\n"]
+        pieces.append(rows)
+        done = at
+    if done < len(lines):
+        pieces += [b"\n".join(lines[done:]), b"\n"]
+    return b"".join(pieces)

@@ -139,11 +139,9 @@ class Writer:
         """The ledger after ``new``, made from the rows they touch (None: render it all)."""
         if ledger_before is None:
             return None
-        if len(new) == 1 and new[0].action == "register":
-            plan = ledger_append.plan(ledger_before, new[0].model)
-            if plan is None or plan.next_version != new[0].version:
-                return None
-            return plan.insert(state.versions[(new[0].model, plan.next_version)])
+        if all(event.action == "register" for event in new):  # one register, or a batch
+            added = [state.versions[(e.model, e.version or 0)] for e in new]
+            return ledger_append.insert_rows(ledger_before, added)
         if any(event.action in ("register", "renumber", "merge") for event in new):
             return None
         touched = {(e.model, e.version) for e in new if e.version is not None}

@@ -6,7 +6,10 @@ import contextlib
 import hashlib
 import os
 import stat
-from collections.abc import Callable
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,11 +84,95 @@ def hash_path(path: Path) -> str:
     return hash_file(path)[0]
 
 
+def _sync_files(paths: list[Path]) -> None:
+    """Make the bytes of ``paths`` durable: one ``syncfs`` on Linux, else one fsync each."""
+    if paths and sys.platform.startswith("linux"):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(paths[0].parent, os.O_RDONLY)
+        try:
+            if libc.syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 class ObjectStore:
     """The ``objects/`` folder of one registry."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._deferred = threading.local()  # per thread: the copies a batch has yet to settle
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Store the objects of many registrations with one sync rather than two per object.
+
+        Inside the block (this thread only) each copy is written and checked under
+        its temporary name, without an fsync. Leaving the block makes every copy
+        durable at once, then renames each into place and syncs the folders: so,
+        as one at a time, no half object is ever under a real name, and every
+        object is durable when the block returns (before the commit point). On
+        an error inside the block the copies are removed and nothing is renamed.
+        For a few hundred bytes an object, this is most of a batch's cost saved.
+        """
+        if self._deferring():
+            yield  # already deferring: the outer block settles
+            return
+        pending: list[tuple[Path, str]] = []
+        self._deferred.pending = pending
+        try:
+            yield
+        except BaseException:
+            for tmp, _ in pending:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+            raise
+        finally:
+            self._deferred.pending = None
+        self._settle_all(pending)
+
+    def _settle_all(self, pending: list[tuple[Path, str]]) -> None:
+        """Sync every copy, rename each into place, then sync the folders that changed."""
+        try:
+            _sync_files([tmp for tmp, _ in pending])
+            folders: set[Path] = set()
+            for tmp, digest in pending:
+                folder = self.path(digest).parent
+                if folder not in folders:
+                    self.refuse_links(digest)  # the folders on the way, once each
+                    folder.mkdir(parents=True, exist_ok=True)
+                    folders.add(folder)
+                final = os.path.join(folder, digest[2:])
+                if os.path.lexists(final):
+                    self._settle(tmp, digest, sync=False)  # stored before: checked, not trusted
+                    continue
+                os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+                os.replace(tmp, final)
+            for folder in sorted({*folders, *(f.parent for f in folders)}):
+                fsync_dir(folder)
+        finally:
+            for tmp, _ in pending:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+
+    def _deferring(self) -> bool:
+        return getattr(self._deferred, "pending", None) is not None
+
+    def _defer(self, tmp: Path, digest: str) -> bool:
+        """Keep ``tmp`` for the batch's one sync if a :meth:`deferred` block is open."""
+        pending: list[tuple[Path, str]] | None = getattr(self._deferred, "pending", None)
+        if pending is None:
+            return False
+        pending.append((tmp, digest))
+        return True
 
     def path(self, digest: str) -> Path:
         """Where object ``digest`` lives (it may not exist)."""
@@ -129,7 +216,7 @@ class ObjectStore:
         except OSError:
             return False
 
-    def _settle(self, tmp: Path, digest: str) -> None:
+    def _settle(self, tmp: Path, digest: str, *, sync: bool = True) -> None:
         final = self.path(digest)
         if self._intact(digest):
             # Same bytes stored before (checked, not trusted): keep the object, drop the copy.
@@ -139,7 +226,8 @@ class ObjectStore:
         final.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
         os.replace(tmp, final)
-        fsync_dir(final.parent)
+        if sync:
+            fsync_dir(final.parent)
 
     def put_bytes(self, data: bytes) -> str:
         """Store ``data`` and return its sha256; a known digest whose object checks is a no-op.
@@ -152,15 +240,20 @@ class ObjectStore:
             return digest
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = temp_name(self.root / "object")
+        deferring, kept = self._deferring(), False
         try:
             with open(tmp, "xb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            self._settle(tmp, digest)
+                if not deferring:  # a deferred block syncs every copy at once
+                    fh.flush()
+                    os.fsync(fh.fileno())
+            kept = self._defer(tmp, digest)
+            if not kept:
+                self._settle(tmp, digest)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+            if not kept:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
         return digest
 
     def put_file(
@@ -176,6 +269,7 @@ class ObjectStore:
         tmp = temp_name(self.root / "object")
         digest = hashlib.sha256()
         size = 0
+        deferring, kept = self._deferring(), False
         try:
             with open(src, "rb") as fin, open(tmp, "xb") as fout:
                 while chunk := fin.read(_CHUNK):
@@ -185,14 +279,18 @@ class ObjectStore:
                     if progress is not None:
                         progress(done + size, total)
                 fout.flush()
-                os.fsync(fout.fileno())
+                if not deferring:  # a deferred block syncs every copy at once
+                    os.fsync(fout.fileno())
             hexdigest = digest.hexdigest()
             if hash_file(tmp) != (hexdigest, size):
                 raise IntegrityError(f"{src} changed while it was copied; register it again.")
-            self._settle(tmp, hexdigest)
+            kept = self._defer(tmp, hexdigest)
+            if not kept:
+                self._settle(tmp, hexdigest)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+            if not kept:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
         return hexdigest, size
 
     def put_path(self, src: Path, progress: Progress | None = None) -> Stored:
