@@ -79,16 +79,23 @@ class ItemProblems(MiniregError):
     """Some items of a batch are not valid; nothing was written (see the two classes below).
 
     ``problems`` pairs each bad item's index (from 0, as in the list given) with
-    its sentence; ``details`` are the lines to show (``items[2]: …`` unless the
-    caller names items its own way, as the CLI does with line numbers).
+    its sentence; ``details`` are the lines to show (``items[2]: …``, or as
+    :meth:`labelled` names them), and the message is the summary and the first.
     """
 
     def __init__(
-        self, message: str, problems: list[tuple[int, str]], details: list[str] | None = None
+        self, summary: str, problems: list[tuple[int, str]], details: list[str] | None = None
     ) -> None:
-        super().__init__(message)
+        self.summary = summary
         self.problems = list(problems)
         self.details = details if details is not None else [f"items[{i}]: {s}" for i, s in problems]
+        more = f" (and {len(self.details) - 1} more)" if len(self.details) > 1 else ""
+        super().__init__(f"{summary}: {self.details[0]}{more}" if self.details else summary)
+
+    def labelled(self, names: list[str]) -> ItemProblems:
+        """The same error with item ``i`` called ``names[i]`` (a file's line numbers, say)."""
+        details = [f"{names[i]}: {sentence}" for i, sentence in self.problems]
+        return type(self)(self.summary, self.problems, details)
 
 
 class InvalidItems(ItemProblems, InvalidInput):

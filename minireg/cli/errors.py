@@ -44,6 +44,7 @@ def _report(exc: MiniregError) -> None:
     if isinstance(exc, IntegrityError):
         details += exc.problems
     if isinstance(exc, ItemProblems):
+        sentence = exc.summary + ":"
         details += exc.details
     render.error(sentence, details)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -68,6 +68,27 @@ def as_json(data: Any) -> None:
     """
     indent = 2 if sys.stdout.isatty() else None
     line(json.dumps(data, indent=indent, ensure_ascii=False))
+
+
+def json_array(items: Iterable[Any], chunk: int = 512) -> None:
+    """A JSON array on stdout, written as it goes: the bytes :func:`as_json` gives for the
+    list, without building the whole text (or the list) first."""
+    out = sys.stdout
+    indent = 2 if out.isatty() else None
+    start, between, end = ("[\n", ",\n", "\n]") if indent else ("[", ", ", "]")
+    pieces: list[str] = []
+    count = 0
+    for item in items:
+        text = json.dumps(item, indent=indent, ensure_ascii=False)
+        if indent:  # one level deeper, as inside the indented list (strings hold no raw newline)
+            text = "  " + text.replace("\n", "\n  ")
+        pieces.append((between if count else start) + text)
+        count += 1
+        if len(pieces) >= chunk:
+            out.write("".join(pieces))
+            pieces.clear()
+    out.write("".join(pieces) + (end if count else "[]") + "\n")
+    out.flush()
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -155,6 +176,16 @@ def versions(records: Sequence[VersionRecord]) -> None:
         for rec in records
     ]
     table(headers, rows)
+
+
+def registered(records: Sequence[VersionRecord], json_out: bool) -> None:
+    """``minireg register --batch``: ``MODEL VERSION`` per line (or the records), then a count."""
+    if json_out:
+        json_array(rec.to_dict() for rec in records)
+    elif records:
+        line("\n".join(f"{rec.model} {rec.version}" for rec in records))
+    models = len({rec.model for rec in records})
+    message(f"Registered {plural(len(records), 'version')} of {plural(models, 'model')}.")
 
 
 def query(headers: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:

@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -90,13 +91,43 @@ def check_items(items: list[Any], shared: Shared) -> list[Checked]:
             problems.append((index, exc.message))
             unsafe = unsafe or isinstance(exc, Unsafe)
     if problems:
-        first = problems[0]
-        message = (
-            f"{len(problems)} of {len(items)} items are not valid, so nothing was registered "
-            f"(items[{first[0]}]: {first[1]})"
-        )
-        raise (UnsafeItems if unsafe else InvalidItems)(message, problems)
+        summary = f"{len(problems)} of {len(items)} items are not valid, so nothing was registered"
+        raise (UnsafeItems if unsafe else InvalidItems)(summary, problems)
     return checked
+
+
+def read_items(path: Path) -> tuple[list[Any], list[int]]:
+    """The items of a JSON Lines file (one mapping a line; blank lines skipped) and their
+    line numbers.
+
+    Raises:
+        InvalidInput: the file cannot be read.
+        InvalidItems: lines that are not JSON, each named by its number.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InvalidInput(f"The batch file {path} does not exist.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"The batch file {path} is not readable UTF-8 text ({exc}).") from exc
+    items: list[Any] = []
+    numbers: list[int] = []
+    bad: list[tuple[int, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            items.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            bad.append((len(numbers), f"not a JSON object ({exc.msg} at column {exc.colno})."))
+            items.append(None)
+        numbers.append(number)
+    if bad:
+        summary = (
+            f"{len(bad)} of {len(items)} lines of {path} are not JSON, so nothing was registered"
+        )
+        raise InvalidItems(summary, bad).labelled([f"line {n}" for n in numbers])
+    return items, numbers
 
 
 def _numbered(state: State, checked: list[Checked], bodies: list[dict[str, Any]]) -> list[Draft]:

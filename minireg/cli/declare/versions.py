@@ -31,11 +31,17 @@ def init(registry: RegistryOpt = None) -> None:
 @declares(versions.register, "register")
 def register(
     model: Annotated[
-        str, typer.Argument(metavar="MODEL", help="Model name, e.g. churn_predictor.")
-    ],
+        Optional[str],
+        typer.Argument(
+            metavar="MODEL", help="Model name, e.g. churn_predictor.", show_default=False
+        ),
+    ] = None,
     artifact: Annotated[
-        Path, typer.Argument(metavar="ARTIFACT", help="The model file or folder to register.")
-    ],
+        Optional[Path],
+        typer.Argument(
+            metavar="ARTIFACT", help="The model file or folder to register.", show_default=False
+        ),
+    ] = None,
     metric: Annotated[
         Optional[list[str]],
         typer.Option("--metric", "-m", help="A metric as name=number (repeatable)."),
@@ -84,11 +90,24 @@ def register(
             "--code-dir", help="Folder whose git commit is recorded (default: the current one)."
         ),
     ] = None,
+    batch: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--batch",
+            help="Register every line of this JSON Lines file instead of MODEL ARTIFACT: one "
+            'object a line with register\'s arguments, e.g. {"model": "churn", "artifact": '
+            '"m.joblib", "metrics": {"auc_roc": 0.91}}; paths are relative to the current '
+            "folder. All or nothing: every bad line is listed and nothing is written.",
+        ),
+    ] = None,
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
     commit: CommitOpt = None,
 ) -> None:
     """Register a new version of MODEL from ARTIFACT and print its version number.
+
+    With --batch FILE.jsonl, register every line of the file in one locked write and
+    print MODEL VERSION per line (--json: the records).
 
     Example: minireg register churn model.joblib --metrics metrics.json --data data/train.csv
     """
