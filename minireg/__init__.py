@@ -20,6 +20,7 @@ from minireg.domain.uris import ModelURI, parse_uri
 from minireg.errors import (
     IntegrityError,
     InvalidInput,
+    InvalidItems,
     LocalIOError,
     MiniregError,
     NotFound,
@@ -27,6 +28,7 @@ from minireg.errors import (
     RegistryBusy,
     RemoteError,
     Unsafe,
+    UnsafeItems,
 )
 from minireg.service.registry import Registry, init_registry, open_registry
 from minireg.service.results import Change, Conversion, Promotion, Query, Report, Snapshot
@@ -71,6 +73,7 @@ __all__ = [
     "Event",
     "IntegrityError",
     "InvalidInput",
+    "InvalidItems",
     "Loaded",
     "LocalIOError",
     "MiniregError",
@@ -87,6 +90,7 @@ __all__ = [
     "Resolved",
     "Snapshot",
     "Unsafe",
+    "UnsafeItems",
     "VersionRecord",
     "__version__",
     "checkout",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from minireg.domain.diff import VersionDiff
+    from minireg.domain.listing import Listing
     from minireg.domain.records import Event, VersionRecord
     from minireg.exporters.mlflow import ExportResult
     from minireg.loading import Resolved
@@ -159,23 +160,20 @@ def cell(value: Any) -> str:
 # -- one layout per result ----------------------------------------------------
 
 
-def versions(records: Sequence[VersionRecord]) -> None:
-    """``minireg list``: model, version, stage, aliases, created, git commit and metrics."""
-    names = sorted({name for rec in records for name in rec.metrics})
-    headers = ["model", "version", "stage", "aliases", "created", "git_commit", *names]
-    rows = [
-        [
-            rec.model,
-            rec.version,
-            rec.stage,
-            ",".join(f"@{a}" for a in rec.aliases),
-            rec.created_at[:19].replace("T", " "),
-            short(rec.git_commit, 8) + ("*" if rec.git_dirty else ""),
-            *(f"{rec.metrics[n]:.6g}" if n in rec.metrics else "" for n in names),
-        ]
-        for rec in records
-    ]
-    table(headers, rows)
+def on_terminal() -> bool:
+    """True when stdout is a terminal (a person reads it), False in a pipe or a file."""
+    return sys.stdout.isatty()
+
+
+def listing(found: Listing) -> None:
+    """``minireg list``: model, version, stage, aliases, created, git commit and metrics;
+    a note on stderr when only the newest rows are shown."""
+    table(found.headers, found.rows)
+    if found.omitted:
+        message(
+            f"Showing the newest {plural(len(found.rows), 'version')} of {found.total:,}; "
+            f"{found.omitted:,} more are left out (--all shows every version)."
+        )
 
 
 def registered(records: Sequence[VersionRecord], json_out: bool) -> None:

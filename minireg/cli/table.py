@@ -128,6 +128,7 @@ TABLE: dict[str, Command] = {
             option("where", "--where"),
             option("sort", "--sort"),
             option("columns", "--columns"),
+            flag("all_versions", "--all"),
             REGISTRY,
             JSON,
         ),

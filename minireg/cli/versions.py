@@ -118,22 +118,27 @@ def _finishing(finish: Callable[[], None]) -> Iterator[None]:
         finish()
 
 
+LIST_NEWEST = 50
+"""Rows a plain ``minireg list`` shows on a terminal (``--all``, a pipe or ``--json``: all)."""
+
+
 def list_(
     model: str | None = None,
     where: str | None = None,
     sort: str | None = None,
     columns: str | None = None,
+    all_versions: bool = False,
     registry: Path | None = None,
     json_out: bool = False,
 ) -> None:
     """minireg list: a table of versions; a pandas query of the ledger with --where/--sort."""
     reg = open_registry(registry)
     if where is None and sort is None and columns is None:
-        records = reg.versions(model)
         if json_out:
-            render.as_json([rec.to_dict() for rec in records])
-        else:
-            render.versions(records)
+            render.json_array(rec.to_dict() for rec in reg.versions(model))
+            return
+        newest = None if all_versions or not render.on_terminal() else LIST_NEWEST
+        render.listing(reg.listing(model, newest=newest))
         return
 
     found = reg.query(model, where=where, sort=sort, columns=columns, all_columns=json_out)

@@ -26,6 +26,13 @@ def _model_of(line: bytes) -> bytes:
     return line.split(b",", 1)[0]
 
 
+def model_rows(lines: list[bytes], model: str) -> tuple[int, int]:
+    """Where the rows of ``model`` are among ``lines`` (sorted by model): ``lines[lo:hi]``."""
+    key = model.encode("utf-8")
+    lo = bisect.bisect_left(lines, key, lo=1, key=_model_of)
+    return lo, bisect.bisect_right(lines, key, lo=lo, key=_model_of)
+
+
 @dataclass(frozen=True)
 class Plan:
     """Where a new version of one model goes in a ledger, and its number."""
@@ -53,8 +60,9 @@ class Plan:
         return [b"\n".join(self.lines[self.at :]), b"\n"]
 
 
-def _lines(ledger: bytes) -> tuple[list[bytes], list[str]] | None:
-    """The ledger's lines (without the final newline) and its header, when rows are lines.
+def row_lines(ledger: bytes) -> tuple[list[bytes], list[str]] | None:
+    """The ledger's lines (the header first, no final newline) and its header, when rows are
+    lines.
 
     None unless every row sits on one line (no cell holds a line break), so that
     lines and rows are the same thing.
@@ -89,7 +97,7 @@ def plan(ledger: bytes, model: str) -> Plan | None:
     Returns None unless every row sits on one line (no cell holds a line break),
     so that lines and rows are the same thing.
     """
-    found = _lines(ledger)
+    found = row_lines(ledger)
     if found is None:
         return None
     lines, header = found
@@ -118,7 +126,7 @@ def insert_rows(ledger: bytes, new: list[VersionRecord]) -> bytes | None:
     model). Returns None, for a full render, when they bring a column the
     header lacks, a cell holds a line break, or the numbers do not follow on.
     """
-    found = _lines(ledger)
+    found = row_lines(ledger)
     if found is None:
         return None
     lines, header = found

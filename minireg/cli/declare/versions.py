@@ -135,11 +135,21 @@ def list_(
         Optional[str],
         typer.Option("--columns", help="Show these columns, comma-separated (ledger names)."),
     ] = None,
+    all_versions: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Show every version on a terminal too (by default the newest 50 and a note; "
+            "a pipe and --json always get every version).",
+        ),
+    ] = False,
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List model versions: model, version, stage, created, git commit and metrics.
 
+    On a terminal a plain list shows the newest 50 versions (of MODEL: its highest)
+    and says how many it left out; --all, a pipe or --json give every version.
     --where, --sort and --columns query the ledger's columns with pandas.
 
     Example: minireg list --where "metric.auc_roc > 0.9 and stage == 'Production'"
