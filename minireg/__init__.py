@@ -20,6 +20,7 @@ from minireg.domain.uris import ModelURI, parse_uri
 from minireg.errors import (
     IntegrityError,
     InvalidInput,
+    InvalidItems,
     LocalIOError,
     MiniregError,
     NotFound,
@@ -27,6 +28,7 @@ from minireg.errors import (
     RegistryBusy,
     RemoteError,
     Unsafe,
+    UnsafeItems,
 )
 from minireg.service.registry import Registry, init_registry, open_registry
 from minireg.service.remote_results import Pulled, Pushed, RemoteSettings, RemoteStatus
@@ -74,6 +76,7 @@ __all__ = [
     "Event",
     "IntegrityError",
     "InvalidInput",
+    "InvalidItems",
     "Loaded",
     "LocalIOError",
     "MiniregError",
@@ -94,6 +97,7 @@ __all__ = [
     "Resolved",
     "Snapshot",
     "Unsafe",
+    "UnsafeItems",
     "VersionRecord",
     "__version__",
     "checkout",

@@ -85,6 +85,38 @@ class Unsafe(MiniregError):
     exit_code = 8
 
 
+class ItemProblems(MiniregError):
+    """Some items of a batch are not valid; nothing was written (see the two classes below).
+
+    ``problems`` pairs each bad item's index (from 0, as in the list given) with
+    its sentence; ``details`` are the lines to show (``items[2]: …``, or as
+    :meth:`labelled` names them), and the message is the summary and the first.
+    """
+
+    def __init__(
+        self, summary: str, problems: list[tuple[int, str]], details: list[str] | None = None
+    ) -> None:
+        self.summary = summary
+        self.problems = list(problems)
+        self.details = details if details is not None else [f"items[{i}]: {s}" for i, s in problems]
+        more = f" (and {len(self.details) - 1} more)" if len(self.details) > 1 else ""
+        super().__init__(f"{summary}: {self.details[0]}{more}" if self.details else summary)
+
+    def labelled(self, names: list[str]) -> ItemProblems:
+        """The same error with item ``i`` called ``names[i]`` (a file's line numbers, say)."""
+        details = [f"{names[i]}: {sentence}" for i, sentence in self.problems]
+        return type(self)(self.summary, self.problems, details)
+
+
+class InvalidItems(ItemProblems, InvalidInput):
+    """Items of a batch hold bad values or paths (exit 2); nothing was written."""
+
+
+class UnsafeItems(ItemProblems, Unsafe):
+    """An item of a batch is unsafe, a symlink in a folder artifact, say (exit 8); nothing
+    was written."""
+
+
 class LocalIOError(MiniregError, OSError):
     """The local disk failed: full, read-only, permission denied, EIO (exit 9).
 

@@ -9,7 +9,9 @@ each command makes the call named, and that every command is listed.
 COMMAND_API: dict[str, str] = {
     "init": "minireg.service.registry.init_registry",
     "register": "minireg.service.registry.Registry.register",
-    "list": "minireg.service.registry.Registry.versions",
+    "register --batch": "minireg.service.registry.Registry.register_many",
+    "list": "minireg.service.registry.Registry.listing",
+    "list --json": "minireg.service.registry.Registry.versions",
     "list --where/--sort/--columns": "minireg.service.registry.Registry.query",
     "show": "minireg.loading.resolve",
     "show --at": "minireg.service.registry.Registry.snapshot",

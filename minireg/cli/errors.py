@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from minireg.cli import render
-from minireg.errors import IntegrityError, MiniregError, Refused
+from minireg.errors import IntegrityError, ItemProblems, MiniregError, Refused
 
 
 class Exit(Exception):
@@ -43,6 +43,9 @@ def _report(exc: MiniregError) -> None:
         details += exc.reasons
     if isinstance(exc, IntegrityError):
         details += exc.problems
+    if isinstance(exc, ItemProblems):
+        sentence = exc.summary + ":"
+        details += exc.details
     render.error(sentence, details)
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from minireg.domain.diff import VersionDiff
+    from minireg.domain.listing import Listing
     from minireg.domain.records import Event, VersionRecord
     from minireg.exporters.mlflow import ExportResult, VersionExport
     from minireg.loading import Resolved
@@ -68,6 +69,27 @@ def as_json(data: Any) -> None:
     """
     indent = 2 if sys.stdout.isatty() else None
     line(json.dumps(data, indent=indent, ensure_ascii=False))
+
+
+def json_array(items: Iterable[Any], chunk: int = 512) -> None:
+    """A JSON array on stdout, written as it goes: the bytes :func:`as_json` gives for the
+    list, without building the whole text (or the list) first."""
+    out = sys.stdout
+    indent = 2 if out.isatty() else None
+    start, between, end = ("[\n", ",\n", "\n]") if indent else ("[", ", ", "]")
+    pieces: list[str] = []
+    count = 0
+    for item in items:
+        text = json.dumps(item, indent=indent, ensure_ascii=False)
+        if indent:  # one level deeper, as inside the indented list (strings hold no raw newline)
+            text = "  " + text.replace("\n", "\n  ")
+        pieces.append((between if count else start) + text)
+        count += 1
+        if len(pieces) >= chunk:
+            out.write("".join(pieces))
+            pieces.clear()
+    out.write("".join(pieces) + (end if count else "[]") + "\n")
+    out.flush()
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -149,23 +171,30 @@ def cell(value: Any) -> str:
 # -- one layout per result ----------------------------------------------------
 
 
-def versions(records: Sequence[VersionRecord]) -> None:
-    """``minireg list``: model, version, stage, aliases, created, git commit and metrics."""
-    names = sorted({name for rec in records for name in rec.metrics})
-    headers = ["model", "version", "stage", "aliases", "created", "git_commit", *names]
-    rows = [
-        [
-            rec.model,
-            rec.version,
-            rec.stage,
-            ",".join(f"@{a}" for a in rec.aliases),
-            rec.created_at[:19].replace("T", " "),
-            short(rec.git_commit, 8) + ("*" if rec.git_dirty else ""),
-            *(f"{rec.metrics[n]:.6g}" if n in rec.metrics else "" for n in names),
-        ]
-        for rec in records
-    ]
-    table(headers, rows)
+def on_terminal() -> bool:
+    """True when stdout is a terminal (a person reads it), False in a pipe or a file."""
+    return sys.stdout.isatty()
+
+
+def listing(found: Listing) -> None:
+    """``minireg list``: model, version, stage, aliases, created, git commit and metrics;
+    a note on stderr when only the newest rows are shown."""
+    table(found.headers, found.rows)
+    if found.omitted:
+        message(
+            f"Showing the newest {plural(len(found.rows), 'version')} of {found.total:,}; "
+            f"{found.omitted:,} more are left out (--all shows every version)."
+        )
+
+
+def registered(records: Sequence[VersionRecord], json_out: bool) -> None:
+    """``minireg register --batch``: ``MODEL VERSION`` per line (or the records), then a count."""
+    if json_out:
+        json_array(rec.to_dict() for rec in records)
+    elif records:
+        line("\n".join(f"{rec.model} {rec.version}" for rec in records))
+    models = len({rec.model for rec in records})
+    message(f"Registered {plural(len(records), 'version')} of {plural(models, 'model')}.")
 
 
 def query(headers: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:

@@ -102,8 +102,8 @@ TABLE: dict[str, Command] = {
     "register": Command(
         versions.register,
         (
-            MODEL,
-            argument("artifact", PATH),
+            argument("model", required=False),
+            argument("artifact", PATH, required=False),
             option("metric", "--metric", "-m", multiple=True),
             option("metrics", "--metrics", kind=PATH),
             option("param", "--param", "-p", multiple=True),
@@ -115,6 +115,7 @@ TABLE: dict[str, Command] = {
             option("requirements", "--requirements", kind=PATH),
             option("flavor", "--flavor"),
             option("code_dir", "--code-dir", kind=PATH),
+            option("batch", "--batch", kind=PATH),
             REGISTRY,
             JSON,
             COMMIT,
@@ -128,6 +129,7 @@ TABLE: dict[str, Command] = {
             option("where", "--where"),
             option("sort", "--sort"),
             option("columns", "--columns"),
+            flag("all_versions", "--all"),
             REGISTRY,
             JSON,
         ),

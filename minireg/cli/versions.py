@@ -8,16 +8,19 @@ hot-path table (:mod:`minireg.cli.table`) or by the Typer app
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from minireg.cli import render
 from minireg.cli.git import committing
 from minireg.cli.hooks import hook_deliveries, with_deliveries
 from minireg.domain.uris import ModelURI, is_uri, parse_uri
 from minireg.domain.values import parse_version, tags_from
-from minireg.errors import InvalidInput
+from minireg.errors import InvalidInput, ItemProblems
 from minireg.service.inputs import metrics_from, params_from
-from minireg.service.registry import init_registry, open_registry
+from minireg.service.registry import Registry, init_registry, open_registry
 
 
 def init(registry: Path | None = None) -> None:
@@ -30,8 +33,8 @@ def init(registry: Path | None = None) -> None:
 
 
 def register(
-    model: str,
-    artifact: Path,
+    model: str | None = None,
+    artifact: Path | None = None,
     metric: list[str] | None = None,
     metrics: Path | None = None,
     param: list[str] | None = None,
@@ -43,45 +46,93 @@ def register(
     requirements: Path | None = None,
     flavor: str | None = None,
     code_dir: Path | None = None,
+    batch: Path | None = None,
     registry: Path | None = None,
     json_out: bool = False,
     commit: bool | None = None,
     upload: bool = True,
 ) -> None:
-    """minireg register: store (and upload) a new version; its number on stdout."""
+    """minireg register: store (and upload) a new version, its number on stdout (or a
+    --batch file's)."""
+    one = (model, artifact, metric, metrics, param, params, tag, data, training_date)
+    if batch is not None:
+        if any(v for v in (*one, description, requirements, flavor, code_dir)):
+            raise InvalidInput(
+                "--batch takes every registration from its file; give no MODEL, ARTIFACT "
+                "or other register option with it."
+            )
+        items, lines = _batch_items(batch)
+        reg = open_registry(registry, bars=render.transfer_bar)
+        update, finish = render.progress_bar(f"storing {render.plural(len(items), 'artifact')}")
+        with committing(reg, commit), _named_by(lines), _finishing(finish):
+            records = reg.register_many(items, progress=update, upload=upload)
+        render.registered(records, json_out)
+        _not_uploaded(reg, upload, "Their")
+        return
+    if model is None or artifact is None:
+        raise InvalidInput("Give MODEL and ARTIFACT (or --batch FILE.jsonl).")
     metric_values = metrics_from(metric or [], metrics)
     param_values = params_from(param or [], params)
     tag_values = tags_from(tag or [])
     reg = open_registry(registry, bars=render.transfer_bar)
     update, finish = render.progress_bar(f"storing {artifact.name}")
-    with committing(reg, commit), hook_deliveries(reg) as sent:
-        try:
-            rec = reg.register(
-                model,
-                artifact,
-                metrics=metric_values,
-                params=param_values,
-                tags=tag_values,
-                data=data,
-                training_date=training_date,
-                description=description,
-                requirements=requirements,
-                flavor=flavor,
-                code_dir=code_dir,
-                progress=update,
-                upload=upload,
-            )
-        finally:
-            finish()
+    with committing(reg, commit), hook_deliveries(reg) as sent, _finishing(finish):
+        rec = reg.register(
+            model,
+            artifact,
+            metrics=metric_values,
+            params=param_values,
+            tags=tag_values,
+            data=data,
+            training_date=training_date,
+            description=description,
+            requirements=requirements,
+            flavor=flavor,
+            code_dir=code_dir,
+            progress=update,
+            upload=upload,
+        )
     if json_out:
         render.as_json(with_deliveries(rec.to_dict(), sent))
     else:
         render.line(str(rec.version))
         render.message(f"Registered {rec.model} version {rec.version} ({rec.uri}).")
+    _not_uploaded(reg, upload, "Its")
+
+
+def _not_uploaded(reg: Registry, upload: bool, whose: str) -> None:
     if reg.config.remote and not upload:
         render.message(
-            f"Its objects are only here, not on {reg.remote_url} yet: run `minireg push`."
+            f"{whose} objects are only here, not on {reg.remote_url} yet: run `minireg push`."
         )
+
+
+def _batch_items(path: Path) -> tuple[list[Any], list[int]]:
+    from minireg.service.batch import read_items
+
+    return read_items(path)
+
+
+@contextmanager
+def _named_by(lines: list[int]) -> Iterator[None]:
+    """Name a batch's bad items by their line in the file."""
+    try:
+        yield
+    except ItemProblems as exc:
+        raise exc.labelled([f"line {n}" for n in lines]) from None
+
+
+@contextmanager
+def _finishing(finish: Callable[[], None]) -> Iterator[None]:
+    """End the progress bar however the block ends."""
+    try:
+        yield
+    finally:
+        finish()
+
+
+LIST_NEWEST = 50
+"""Rows a plain ``minireg list`` shows on a terminal (``--all``, a pipe or ``--json``: all)."""
 
 
 def list_(
@@ -89,17 +140,18 @@ def list_(
     where: str | None = None,
     sort: str | None = None,
     columns: str | None = None,
+    all_versions: bool = False,
     registry: Path | None = None,
     json_out: bool = False,
 ) -> None:
     """minireg list: a table of versions; a pandas query of the ledger with --where/--sort."""
     reg = open_registry(registry)
     if where is None and sort is None and columns is None:
-        records = reg.versions(model)
         if json_out:
-            render.as_json([rec.to_dict() for rec in records])
-        else:
-            render.versions(records)
+            render.json_array(rec.to_dict() for rec in reg.versions(model))
+            return
+        newest = None if all_versions or not render.on_terminal() else LIST_NEWEST
+        render.listing(reg.listing(model, newest=newest))
         return
 
     found = reg.query(model, where=where, sort=sort, columns=columns, all_columns=json_out)

@@ -1,11 +1,15 @@
-"""Adding one new version to a CSV ledger without rendering every row again.
+"""Adding new versions to a CSV ledger without rendering every row again.
 
 A new version of a model is always that model's highest, so its row goes
 right after the model's last row, and when it brings no new column every
-other row keeps its bytes. :func:`plan` finds the place and the number; the
-result equals :func:`minireg.domain.ledger.render_csv` of all the versions,
-which the tests check. Anything unusual (a cell spanning lines, a new column)
-answers None, and the caller renders the whole ledger as before.
+other row keeps its bytes. :func:`plan` finds the place and the number of one
+new version; :func:`insert_rows` puts the rows of many (a batch of
+registrations, several models at once) in place, as pieces between the
+unchanged stretches of the old ledger. The result equals
+:func:`minireg.domain.ledger.render_csv` of all the versions, which the tests
+check (a property test for batches). Anything unusual (a cell spanning lines,
+a new column, a number that is not the model's next) answers None, and the
+caller renders the whole ledger as before.
 """
 
 from __future__ import annotations
@@ -23,6 +27,23 @@ def _model_of(line: bytes) -> bytes:
     return line.split(b",", 1)[0]
 
 
+def model_span(ledger: bytes, model: str) -> tuple[int, int]:
+    """Where the rows of ``model`` are in ``ledger`` (sorted by model): ``ledger[lo:hi]``."""
+    key = model.encode("utf-8")
+    lo = bisect_rows(ledger, lambda line: _model_of(line) < key)
+    return lo, bisect_rows(ledger, lambda line: _model_of(line) <= key)
+
+
+def header_of(ledger: bytes, rows: int | None = None) -> list[str] | None:
+    """The ledger's header when every row sits on one line (see :func:`rows_are_lines`),
+    else None (so are a ledger that is not minireg's and an empty one)."""
+    if not rows_are_lines(ledger, rows):
+        return None
+    first = ledger[: ledger.find(b"\n")].decode("utf-8")
+    header = next(csv.reader([first]), [])
+    return header if header[:2] == ["model", "version"] else None
+
+
 @dataclass(frozen=True)
 class Plan:
     """Where a new version of one model goes in a ledger, and its number."""
@@ -35,14 +56,7 @@ class Plan:
 
     def row(self, rec: VersionRecord) -> bytes | None:
         """``rec``'s row (to go at :attr:`offset`), or None if the columns would change."""
-        if not set(columns([rec])) <= set(self.header):
-            return None
-        cells = row(rec, self.header)
-        if any("\n" in cell or "\r" in cell for cell in cells):
-            return None
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\n").writerow(cells)
-        return buf.getvalue().encode("utf-8")
+        return _rows([rec], self.header)
 
     def insert(self, rec: VersionRecord) -> bytes | None:
         """The ledger bytes with ``rec``'s row in place, or None if the columns would change."""
@@ -52,19 +66,9 @@ class Plan:
         return b"".join([self.ledger[: self.offset], new, self.ledger[self.offset :]])
 
 
-def plan(ledger: bytes, model: str, rows: int | None = None) -> Plan | None:
-    """Plan the row of a new version of ``model`` in ``ledger`` (the exact view of the events).
-
-    Returns None unless every row sits on one line (no cell holds a line break),
-    so that lines and rows are the same thing. ``rows``, the number of versions
-    the ledger shows, makes that check one count (see :func:`rows_are_lines`).
-    """
-    if not rows_are_lines(ledger, rows):
-        return None
-    first = ledger[: ledger.find(b"\n")].decode("utf-8")
-    header = next(csv.reader([first]), [])
-    if header[:2] != ["model", "version"]:
-        return None
+def _place(ledger: bytes, model: str) -> tuple[int, int] | None:
+    """The offset a new row of ``model`` goes at and the number it gets (None: the
+    model's last version is not a number)."""
     key = model.encode("utf-8")
     at = bisect_rows(ledger, lambda line: _model_of(line) <= key)
     next_version = 1
@@ -74,4 +78,67 @@ def plan(ledger: bytes, model: str, rows: int | None = None) -> Plan | None:
         if not last.isdigit():
             return None
         next_version = int(last) + 1
-    return Plan(ledger, header, at, next_version)
+    return at, next_version
+
+
+def plan(ledger: bytes, model: str, rows: int | None = None) -> Plan | None:
+    """Plan the row of a new version of ``model`` in ``ledger`` (the exact view of the events).
+
+    Returns None unless every row sits on one line (no cell holds a line break),
+    so that lines and rows are the same thing. ``rows``, the number of versions
+    the ledger shows, makes that check one count (see :func:`rows_are_lines`).
+    """
+    header = header_of(ledger, rows)
+    placed = None if header is None else _place(ledger, model)
+    if header is None or placed is None:
+        return None
+    return Plan(ledger, header, *placed)
+
+
+def _rows(records: list[VersionRecord], header: list[str]) -> bytes | None:
+    """The CSV lines of ``records`` under ``header`` (each ends with a newline), or None
+    when they bring a column the header lacks or a cell holds a line break."""
+    if not set(columns(records)) <= set(header):
+        return None
+    rows = [row(rec, header) for rec in records]
+    if any("\n" in cell or "\r" in cell for cells in rows for cell in cells):
+        return None
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def insert_rows(
+    ledger: bytes, new: list[VersionRecord], rows: int | None = None
+) -> list[bytes | memoryview] | None:
+    """``ledger`` (the exact view before ``new``) with the rows of the new versions in place,
+    as pieces: the unchanged stretches of ``ledger`` (not copied) and the new rows.
+
+    ``new`` are registrations in any order and of any models; each model's must
+    be numbered on from the ledger's highest version of it (1, 2, … for a new
+    model). ``rows`` is the number of versions ``ledger`` shows, if known.
+    Returns None, for a full render, when they bring a column the header lacks,
+    a cell holds a line break, or the numbers do not follow on.
+    """
+    header = header_of(ledger, rows)
+    if header is None:
+        return None
+    by_model: dict[str, list[VersionRecord]] = {}
+    for rec in new:
+        by_model.setdefault(rec.model, []).append(rec)
+    whole = memoryview(ledger)
+    pieces: list[bytes | memoryview] = []
+    done = 0  # ledger[:done] is in pieces already
+    for model in sorted(by_model):  # str order is UTF-8 byte order: the ledger's order
+        placed = _place(ledger, model)
+        records = sorted(by_model[model], key=lambda rec: rec.version)
+        if placed is None or [r.version for r in records] != list(
+            range(placed[1], placed[1] + len(records))
+        ):
+            return None
+        added = _rows(records, header)
+        if added is None:
+            return None
+        pieces += [whole[done : placed[0]], added]
+        done = placed[0]
+    return [*pieces, whole[done:]]

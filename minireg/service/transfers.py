@@ -14,6 +14,7 @@ Two rules, each kept in one function here:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from minireg.domain.records import VersionRecord
 from minireg.errors import NotFound, RemoteError
@@ -43,12 +44,40 @@ def upload_new_objects(
     Raises:
         RemoteError: the remote is unreachable or refuses; nothing was recorded.
     """
-    remote = storage.remote
-    if remote is None or not upload:
+    if storage.remote is None or not upload:
         return
     items = artifact_items(storage, stored.sha256, stored.is_dir, name, fetch_manifest=False)
     if requirements_sha256:
         items.append((requirements_sha256, f"the requirements of {name}"))
+    _upload_unrecorded(storage, items, bars)
+
+
+def upload_registered(
+    storage: Storage, bodies: list[dict[str, Any]], *, upload: bool = True, bars: Bars | None = None
+) -> None:
+    """Upload the objects of a batch's registrations (their events' ``bodies``) in one pass.
+
+    As :func:`upload_new_objects`, once the batch's objects are all stored.
+
+    Raises:
+        RemoteError: the remote is unreachable or refuses; nothing was recorded.
+    """
+    if storage.remote is None or not upload:
+        return
+    items: list[Item] = []
+    for body in bodies:
+        name = str(body["artifact"])
+        digest, is_dir = str(body["artifact_sha256"]), name.endswith("/")
+        items += artifact_items(storage, digest, is_dir, name, fetch_manifest=False)
+        if body.get("requirements_sha256"):
+            items.append((str(body["requirements_sha256"]), f"the requirements of {name}"))
+    _upload_unrecorded(storage, list(dict(items).items()), bars)
+
+
+def _upload_unrecorded(storage: Storage, items: list[Item], bars: Bars | None) -> None:
+    """Upload ``items`` before anything is recorded; a failure says so."""
+    remote = storage.remote
+    assert remote is not None
     try:
         upload_missing(storage.objects, remote, items, bars=bars)
     except RemoteError as exc:

@@ -153,12 +153,10 @@ class Writer:
         if ledger_before is None:
             return None
         whole = memoryview(ledger_before)
-        if len(new) == 1 and new[0].action == "register":
-            plan = ledger_append.plan(ledger_before, new[0].model, len(state.versions) - 1)
-            if plan is None or plan.next_version != new[0].version:
-                return None
-            row = plan.row(state.versions[(new[0].model, plan.next_version)])
-            return None if row is None else [whole[: plan.offset], row, whole[plan.offset :]]
+        if new and all(e.action == "register" for e in new):  # one register, or a batch
+            added = [state.versions[(e.model, e.version or 0)] for e in new]
+            shown = len(state.versions) - len(new)
+            return ledger_append.insert_rows(ledger_before, added, shown)
         if any(event.action in ("register", "renumber", "merge") for event in new):
             return None
         changed = [state.versions[key] for key in sorted(before) if key in state.versions]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,6 +102,63 @@ class Writes(RegistryCore):
         version = new[0].version
         assert version is not None
         return state.versions[(model, version)]
+
+    def register_many(
+        self,
+        items: Iterable[Mapping[str, Any]],
+        *,
+        actor: str | None = None,
+        now: datetime | None = None,
+        progress: Progress | None = None,
+        upload: bool = True,
+    ) -> list[VersionRecord]:
+        """Register many versions at once and return their records, in the items' order.
+
+        Each item is a mapping of :meth:`register`'s keyword arguments (``model``,
+        ``artifact``, ``metrics``, ``params``, ``tags``, ``data``, ``training_date``,
+        ``description``, ``requirements``, ``flavor``, ``code_dir``). Every item is
+        checked before anything is written; then the objects are stored, and one
+        locked write appends every event (all or nothing) and updates the ledger
+        once. Items of one model get consecutive versions in their order. Git is
+        asked once and the environment's requirements are read once for the batch;
+        every version has the same ``created_at`` and actor.
+
+        Args:
+            items: the registrations, in order.
+            actor, now: who and when, for the whole batch.
+            progress: called with (items stored, items in all).
+            upload: with a remote set, upload the new objects (in one pass) before the
+                versions are recorded (False: keep them local until :meth:`push`).
+
+        Raises:
+            InvalidItems: items hold bad values or paths; ``problems`` pairs each one's
+                index with its sentence. Nothing is written.
+            UnsafeItems: a folder artifact holds a symlink. Nothing is written.
+            RegistryBusy: the lock was not acquired in time.
+            LocalIOError: the disk failed; the message says whether it was recorded.
+            RemoteError: the upload failed; nothing was recorded.
+
+        Example:
+            >>> reg.register_many([
+            ...     {"model": "churn", "artifact": "a.joblib", "metrics": {"auc_roc": 0.91}},
+            ...     {"model": "fraud", "artifact": "b.joblib", "tags": {"team": "risk"}},
+            ... ])
+        """
+        from minireg.service.batch import register_many
+
+        new, state = register_many(
+            self.storage,
+            self.config,
+            self._writer,
+            items,
+            who=self._actor(actor),
+            when=utc_text(now or self.clock()),
+            progress=progress,
+            upload=upload,
+            bars=self._bars,
+        )
+        self._hooks.after(new)  # the write has returned: the lock is released
+        return [state.versions[(event.model, event.version or 0)] for event in new]
 
     def promote(
         self,

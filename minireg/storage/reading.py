@@ -14,11 +14,13 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from minireg.errors import IntegrityError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 Progress = Callable[[int, int], None]
 """Called with (bytes done, bytes in all) while artifacts are copied."""
@@ -61,7 +63,11 @@ class Reading:
         self.progress = progress
         self.done = done
         self.total = total
-        self.pool = ThreadPoolExecutor(1, "minireg-hash") if threaded else None
+        self.pool: ThreadPoolExecutor | None = None
+        if threaded:  # imported here: most registrations never start a thread
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.pool = ThreadPoolExecutor(1, "minireg-hash")
         self.pending: Future[None] | None = None
 
     def __enter__(self) -> Reading:

@@ -81,7 +81,7 @@ def test_usage_lines_name_the_arguments_as_the_help_does() -> None:
         for argument in arguments:
             assert argument.strip("{}[].") == argument.strip("{}[].").upper(), (name, usage)
     assert run_cli("register", "--help").stdout.startswith(
-        "Usage: minireg register [OPTIONS] {MODEL} {ARTIFACT}\n"
+        "Usage: minireg register [OPTIONS] [MODEL] [ARTIFACT]\n"  # or --batch FILE.jsonl
     )
     assert run_cli("path", "--help").stdout.startswith(
         "Usage: minireg path [OPTIONS] {MODEL|URI} [VERSION]\n"

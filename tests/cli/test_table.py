@@ -197,7 +197,7 @@ def test_parse_takes_the_plain_forms() -> None:
         ["list", "--"],
         ["list", "-"],
         ["path", "-1"],
-        ["register", "m"],
+        ["register", "m", "a", "--batch"],
         ["register", "m", "a", "--metric", "-1"],
         ["register", "m", "a", "-mx=1"],
         ["register", "m", "a", "--commit", "--no-commit"],

@@ -113,3 +113,46 @@ def test_register_writes_events_ledger_and_chain(reg: minireg.Registry, artifact
     )
     assert row["tag.team"] == "growth"
     assert (reg.root / "ledger.csv").read_bytes().count(b"\r") == 0
+
+
+def test_a_deferred_block_renames_objects_into_place_only_at_its_end(tmp_path: Path) -> None:
+    from minireg.storage.objects import ObjectStore
+
+    store = ObjectStore(tmp_path / "objects")
+    kept = store.put_bytes(b"stored before the batch\n")
+    folder = tmp_path / "folder"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "w.bin").write_bytes(b"weights\n")
+    single = tmp_path / "single.bin"
+    single.write_bytes(b"one file\n")
+    with store.deferred():
+        file_digest, size = store.put_file(single)
+        again = store.put_bytes(b"one file\n")  # the same bytes twice in one batch
+        stored = store.put_path(folder)
+        same = store.put_bytes(b"stored before the batch\n")
+        # Nothing new under a real name yet: only temporary copies.
+        assert not store.has(file_digest) and not store.has(stored.sha256)
+        assert store.has(kept) and same == kept
+        assert len([p for p in object_files(tmp_path) if p.name.startswith(".tmp-")]) == 4
+    assert (again, size) == (file_digest, len(b"one file\n"))
+    assert store.path(file_digest).read_bytes() == b"one file\n"
+    assert store.read_manifest(stored.sha256)[0]["path"] == "sub/w.bin"
+    assert store.check(stored.sha256, True) == []
+    assert not stat.S_IWUSR & store.path(file_digest).stat().st_mode, "objects are read-only"
+    assert assert_objects_sound(tmp_path) == []
+
+
+def test_an_error_inside_a_deferred_block_leaves_no_object_and_no_temp_file(
+    tmp_path: Path,
+) -> None:
+    from minireg.storage.objects import ObjectStore
+
+    store = ObjectStore(tmp_path / "objects")
+    before = store.put_bytes(b"an older object\n")
+    try:
+        with store.deferred():
+            store.put_bytes(b"a new object\n")
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert object_files(tmp_path) == [store.path(before)]

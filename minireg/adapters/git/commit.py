@@ -127,6 +127,8 @@ def event_subject(events: list[Event]) -> str:
     where = f"{main.model} v{main.version}"
     data = main.data
     if main.action == "register":
+        if len(events) > 1:  # a batch: only registrations
+            return f"minireg: register {len(events)} versions"
         return f"minireg: register {where}"
     if main.action == "transition":
         text = f"minireg: promote {where} to {data.get('to')}"

@@ -31,11 +31,17 @@ def init(registry: RegistryOpt = None) -> None:
 @declares(versions.register, "register")
 def register(
     model: Annotated[
-        str, typer.Argument(metavar="MODEL", help="Model name, e.g. churn_predictor.")
-    ],
+        Optional[str],
+        typer.Argument(
+            metavar="MODEL", help="Model name, e.g. churn_predictor.", show_default=False
+        ),
+    ] = None,
     artifact: Annotated[
-        Path, typer.Argument(metavar="ARTIFACT", help="The model file or folder to register.")
-    ],
+        Optional[Path],
+        typer.Argument(
+            metavar="ARTIFACT", help="The model file or folder to register.", show_default=False
+        ),
+    ] = None,
     metric: Annotated[
         Optional[list[str]],
         typer.Option("--metric", "-m", help="A metric as name=number (repeatable)."),
@@ -84,6 +90,16 @@ def register(
             "--code-dir", help="Folder whose git commit is recorded (default: the current one)."
         ),
     ] = None,
+    batch: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--batch",
+            help="Register every line of this JSON Lines file instead of MODEL ARTIFACT: one "
+            'object a line with register\'s arguments, e.g. {"model": "churn", "artifact": '
+            '"m.joblib", "metrics": {"auc_roc": 0.91}}; paths are relative to the current '
+            "folder. All or nothing: every bad line is listed and nothing is written.",
+        ),
+    ] = None,
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
     commit: CommitOpt = None,
@@ -97,6 +113,9 @@ def register(
     ] = True,
 ) -> None:
     """Register a new version of MODEL from ARTIFACT and print its version number.
+
+    With --batch FILE.jsonl, register every line of the file in one locked write and
+    print MODEL VERSION per line (--json: the records).
 
     Example: minireg register churn model.joblib --metrics metrics.json --data data/train.csv
     """
@@ -124,11 +143,21 @@ def list_(
         Optional[str],
         typer.Option("--columns", help="Show these columns, comma-separated (ledger names)."),
     ] = None,
+    all_versions: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Show every version on a terminal too (by default the newest 50 and a note; "
+            "a pipe and --json always get every version).",
+        ),
+    ] = False,
     registry: RegistryOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List model versions: model, version, stage, created, git commit and metrics.
 
+    On a terminal a plain list shows the newest 50 versions (of MODEL: its highest)
+    and says how many it left out; --all, a pipe or --json give every version.
     --where, --sort and --columns query the ledger's columns with pandas.
 
     Example: minireg list --where "metric.auc_roc > 0.9 and stage == 'Production'"
