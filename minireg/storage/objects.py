@@ -232,7 +232,9 @@ class ObjectStore:
         threaded = before.st_size >= THREAD_FROM
         with (
             open(src, "rb", buffering=0) as fin,
-            Reading(src, fin, progress, done, total, threaded=threaded) as reading,
+            Reading(
+                src, fin, progress, done, total, threaded=threaded, size_hint=before.st_size
+            ) as reading,
         ):
             paths = {d: self.path(d) for d in candidates if self.link_in_store(d) is None}
             digest = reading.compare(paths) if paths else None

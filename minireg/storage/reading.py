@@ -27,6 +27,7 @@ Progress = Callable[[int, int], None]
 
 CHUNK = 1 << 20
 _CHUNK = CHUNK
+_SMALL = 64 << 10
 
 
 def unchanged(src: Path, before: os.stat_result) -> None:
@@ -53,12 +54,17 @@ class Reading:
         total: int,
         *,
         threaded: bool = False,
+        size_hint: int | None = None,
     ) -> None:
         self.src = src
         self.fin = fin
         self.hash = hashlib.sha256()
         self.size = 0
-        self.bufs = (bytearray(_CHUNK), bytearray(_CHUNK))
+        # Buffers the size of a small file, not of a chunk: a batch of 10,000 small
+        # artifacts would otherwise zero 20 GB of memory (a file that grows meanwhile is
+        # still read to its end, in smaller reads, and refused by the caller).
+        self.chunk = _CHUNK if size_hint is None else min(_CHUNK, max(size_hint + 1, _SMALL))
+        self.bufs = (bytearray(self.chunk), bytearray(self.chunk))
         self.turn = 0
         self.progress = progress
         self.done = done
@@ -91,7 +97,7 @@ class Reading:
         self._settled()
         if not n:
             return b""
-        chunk = buf if n == _CHUNK else buf[:n]
+        chunk = buf if n == self.chunk else buf[:n]
         if self.pool is None:
             self.hash.update(chunk)
         else:
@@ -117,12 +123,12 @@ class Reading:
             for digest, path in objects.items():
                 with contextlib.suppress(OSError):
                     alive[digest] = open(path, "rb", buffering=0)  # noqa: SIM115
-            other = bytearray(_CHUNK)
+            other = bytearray(self.chunk)
             while alive:
                 chunk = self._next()
                 for digest, fh in list(alive.items()):
                     n = fh.readinto(other)
-                    if n != len(chunk) or (other if n == _CHUNK else other[:n]) != chunk:
+                    if n != len(chunk) or (other if n == self.chunk else other[:n]) != chunk:
                         fh.close()
                         del alive[digest]
                 if not chunk:
@@ -141,7 +147,7 @@ class Reading:
             self.fin.seek(0)
             left = read
             while left:
-                n = self.fin.readinto(buf if left >= _CHUNK else memoryview(buf)[:left])
+                n = self.fin.readinto(buf if left >= self.chunk else memoryview(buf)[:left])
                 if not n:
                     raise IntegrityError(
                         f"{self.src} changed while it was copied; register it again."

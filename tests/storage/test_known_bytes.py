@@ -197,6 +197,25 @@ def test_a_source_that_changes_while_it_is_read_is_refused(
     assert not [p for p in (reg.root / "objects").rglob("*") if p.is_file()]
 
 
+def test_a_small_source_that_grows_past_its_buffer_while_it_is_read_is_refused(
+    reg: minireg.Registry, repo: Path
+) -> None:
+    art = repo / "small.bin"
+    art.write_bytes(b"small model\n")  # its buffers are sized for a small file
+    changed = []
+
+    def grow(done: int, total: int) -> None:
+        if not changed:
+            changed.append(done)
+            with open(art, "ab") as fh:
+                fh.write(b"x" * (MIB // 2))  # several buffers more
+
+    with pytest.raises(minireg.IntegrityError, match="changed while it was copied"):
+        reg.storage.objects.put_file(art, grow, 0, art.stat().st_size)
+    assert changed == [len(b"small model\n")]
+    assert not [p for p in (reg.root / "objects").rglob("*") if p.is_file()]
+
+
 @pytest.mark.parametrize("size", [0, 1, MIB - 1, MIB, MIB + 1, 3 * MIB + 5])
 @pytest.mark.parametrize("threaded", [False, True])
 def test_every_size_is_hashed_and_copied_exactly(
