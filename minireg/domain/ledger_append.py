@@ -34,10 +34,10 @@ def model_span(ledger: bytes, model: str) -> tuple[int, int]:
     return lo, bisect_rows(ledger, lambda line: _model_of(line) <= key)
 
 
-def header_of(ledger: bytes, rows: int | None = None) -> list[str] | None:
+def header_of(ledger: bytes, rows: int | None = None, known: bool = False) -> list[str] | None:
     """The ledger's header when every row sits on one line (see :func:`rows_are_lines`),
     else None (so are a ledger that is not minireg's and an empty one)."""
-    if not rows_are_lines(ledger, rows):
+    if not rows_are_lines(ledger, rows, known):
         return None
     first = ledger[: ledger.find(b"\n")].decode("utf-8")
     header = next(csv.reader([first]), [])
@@ -109,18 +109,19 @@ def _rows(records: list[VersionRecord], header: list[str]) -> bytes | None:
 
 
 def insert_rows(
-    ledger: bytes, new: list[VersionRecord], rows: int | None = None
+    ledger: bytes, new: list[VersionRecord], rows: int | None = None, known: bool = False
 ) -> list[bytes | memoryview] | None:
     """``ledger`` (the exact view before ``new``) with the rows of the new versions in place,
     as pieces: the unchanged stretches of ``ledger`` (not copied) and the new rows.
 
     ``new`` are registrations in any order and of any models; each model's must
     be numbered on from the ledger's highest version of it (1, 2, … for a new
-    model). ``rows`` is the number of versions ``ledger`` shows, if known.
+    model). ``rows`` is the number of versions ``ledger`` shows, if known;
+    ``known``: its rows are lines, as the ledger stamp says (see :func:`rows_are_lines`).
     Returns None, for a full render, when they bring a column the header lacks,
     a cell holds a line break, or the numbers do not follow on.
     """
-    header = header_of(ledger, rows)
+    header = header_of(ledger, rows, known)
     if header is None:
         return None
     by_model: dict[str, list[VersionRecord]] = {}

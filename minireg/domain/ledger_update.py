@@ -62,11 +62,16 @@ def replace_rows(
 
 
 def row_spans(
-    ledger: bytes, changed: list[VersionRecord], columns: list[str], rows: int | None = None
+    ledger: bytes,
+    changed: list[VersionRecord],
+    columns: list[str],
+    rows: int | None = None,
+    known: bool = False,
 ) -> list[tuple[int, int, bytes]] | None:
     """What :func:`replace_rows` does, as (start, end, new row) in order: the bytes of
-    ``ledger`` from start to end make way for the new row; None as there."""
-    if not rows_are_lines(ledger, rows):
+    ``ledger`` from start to end make way for the new row; None as there. ``known``:
+    the rows are lines, as the ledger stamp says (see :func:`rows_are_lines`)."""
+    if not rows_are_lines(ledger, rows, known):
         return None
     header = next(csv.reader([ledger[: ledger.find(b"\n")].decode("utf-8")]), [])
     if header != columns:

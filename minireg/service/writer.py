@@ -105,8 +105,9 @@ class Writer:
             self.notify(new, state.head, "")
         return new, state
 
-    def _insertable_ledger(self, folded: Folded) -> bytes | None:
-        """The CSV ledger's bytes when the change can be made to its rows in place.
+    def _insertable_ledger(self, folded: Folded) -> tuple[bytes, bool] | None:
+        """The CSV ledger's bytes when the change can be made to its rows in place, and
+        whether the stamp says every row is one line.
 
         Only when the stamp vouches that ``ledger.csv`` is exactly the view of the
         state before the change; inserting or replacing rows then gives the bytes
@@ -114,22 +115,27 @@ class Writer:
         """
         if self.config.format != "csv":
             return None
-        return self.storage.vouched_ledger(folded.end)
+        return self.storage.vouched_rows(folded.end)
 
     def _update_views(
         self,
         folded: Folded,
         new: list[Event],
         before: dict[tuple[str, int], VersionRecord | None],
-        ledger_before: bytes | None,
+        ledger_before: tuple[bytes, bool] | None,
     ) -> None:
-        """After the commit point: the read cache and the ledger; a failure is a warning."""
+        """After the commit point: the read cache and the ledger; a failure is a warning.
+
+        A ledger made from the rows the change touched has every row on one line (each
+        new row is checked), which its stamp records; a full render says nothing.
+        """
         try:
             self.storage.save_state(folded)
             data = self._inserted(folded.state, new, before, ledger_before)
+            lines = data is not None
             if data is None:
                 data = self.render(folded.state)
-            self.storage.write_ledger(data, folded.end)
+            self.storage.write_ledger(data, folded.end, lines=lines)
         except (OSError, IntegrityError) as exc:
             # IntegrityError: a damaged read cache met a trail rewritten meanwhile.
             log.warning(
@@ -144,19 +150,20 @@ class Writer:
         state: State,
         new: list[Event],
         before: dict[tuple[str, int], VersionRecord | None],
-        ledger_before: bytes | None,
+        vouched: tuple[bytes, bool] | None,
     ) -> Data | None:
         """The ledger after ``new``, made from the rows they touch (None: render it all).
 
         In pieces: the unchanged stretches of the old ledger (not copied) and the new rows.
         """
-        if ledger_before is None:
+        if vouched is None:
             return None
+        ledger_before, known = vouched
         whole = memoryview(ledger_before)
         if new and all(e.action == "register" for e in new):  # one register, or a batch
             added = [state.versions[(e.model, e.version or 0)] for e in new]
             shown = len(state.versions) - len(new)
-            return ledger_append.insert_rows(ledger_before, added, shown)
+            return ledger_append.insert_rows(ledger_before, added, shown, known)
         if any(event.action in ("register", "renumber", "merge") for event in new):
             return None
         changed = [state.versions[key] for key in sorted(before) if key in state.versions]
@@ -168,7 +175,7 @@ class Writer:
             # The touched versions kept their metric, param and tag names, so every
             # column stays: the ledger's own header (checked by row_spans) is the one.
             cols = _header(ledger_before[: ledger_before.find(b"\n")].decode("utf-8"))
-        spans = ledger_update.row_spans(ledger_before, changed, cols, len(state.versions))
+        spans = ledger_update.row_spans(ledger_before, changed, cols, len(state.versions), known)
         if spans is None:
             return None
         pieces: list[bytes | memoryview] = []

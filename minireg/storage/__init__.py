@@ -85,8 +85,11 @@ class Storage(Protocol):
         """The ledger's bytes (of format ``fmt``, default the configured one), None if missing."""
         ...
 
-    def write_ledger(self, data: Data, end: TrailEnd, fmt: str | None = None) -> None:
-        """Replace the ledger with ``data`` (whole or in pieces), the view of the trail to end."""
+    def write_ledger(
+        self, data: Data, end: TrailEnd, fmt: str | None = None, *, lines: bool = False
+    ) -> None:
+        """Replace the ledger with ``data`` (whole or in pieces), the view of the trail to end
+        (``lines``: every row is one line)."""
         ...
 
     def remove_ledger(self, fmt: str) -> bool:
@@ -103,6 +106,10 @@ class Storage(Protocol):
 
     def vouched_ledger(self, end: TrailEnd) -> bytes | None:
         """The ledger's bytes when they are known to be the view of the trail up to ``end``."""
+        ...
+
+    def vouched_rows(self, end: TrailEnd) -> tuple[bytes, bool] | None:
+        """:meth:`vouched_ledger`, and whether every row is known to be one line."""
         ...
 
     def put_path(self, src: Path, progress: Progress | None = None) -> Stored:

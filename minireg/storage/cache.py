@@ -122,6 +122,18 @@ def _tail(read: Read, end: TrailEnd) -> bytes | None:
     return bytes(rest)
 
 
+def _terminated(read: Read, end: TrailEnd, tail: bytes) -> tuple[TrailEnd, bytes]:
+    """``end`` and ``tail`` with an unterminated head line that got its newline since (a
+    later append adds it) taken as ended there: the trail's end is where
+    :func:`current_end` reads it, whatever way the trail is read."""
+    if not tail.startswith(b"\n") or end.length == 0:
+        return end, tail
+    head = read(end.size - end.length, end.length)
+    if head.endswith(b"\n"):
+        return end, tail
+    return TrailEnd.after(end.size + 1, head + b"\n"), tail[1:]
+
+
 def _file_reader(fd: int) -> Read:
     return lambda offset, n: read_at(fd, n, offset)
 
@@ -212,8 +224,8 @@ def _end_of(split: Split, start: int, before: TrailEnd = EMPTY) -> TrailEnd:
     return TrailEnd.after(start + split.end, split.head)
 
 
-def _fold_tail(entry: state_file.Entry, tail: bytes, path: Path) -> Folded:
-    state, end = entry.state, TrailEnd(*entry.end)
+def _fold_tail(entry: state_file.Entry, end: TrailEnd, tail: bytes, path: Path) -> Folded:
+    state = entry.state
     split = split_events(tail)
     chain = list(entry.chain)
     events = parse_lines(split.lines, path, first=state.count + 1) if split.lines else []
@@ -261,7 +273,8 @@ def fold_trail(
         if entry is not None and tail is not None:
             records = entry.records
             records.recover = _recovery(path, cache, TrailEnd(*entry.end), records.keys, initial)
-            folded = _fold_tail(entry, tail, path)
+            end, tail = _terminated(_file_reader(fd), TrailEnd(*entry.end), tail)
+            folded = _fold_tail(entry, end, tail, path)
         else:
             folded = _fold_all(_read_all(fd), path, initial)
     finally:
@@ -312,14 +325,16 @@ def _identity(st: os.stat_result) -> list[int]:
     return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
 
 
-def stamp_ledger(cache: Path, end: TrailEnd, ledger: Path, inode: int) -> None:
+def stamp_ledger(cache: Path, end: TrailEnd, ledger: Path, inode: int, lines: bool = False) -> None:
     """Record that the ledger file just written (inode ``inode``) is the view of the trail
     up to ``end``.
 
     The stamp names the file by its inode, size, modification and change times,
     not by a hash of 40 MB: any write to the file moves its change time, which
     no tool can set back. Only an optimisation: a stamp that cannot be written is
-    skipped, and none is written if the file was replaced meanwhile.
+    skipped, and none is written if the file was replaced meanwhile. ``lines``
+    records that every row of the file is one line (the writer made it from rows
+    it checked), so the next write need not scan 40 MB to know it.
     """
     try:
         st = os.stat(ledger)
@@ -327,12 +342,18 @@ def stamp_ledger(cache: Path, end: TrailEnd, ledger: Path, inode: int) -> None:
         return
     if st.st_ino != inode:
         return
-    body = {"end": end.as_list(), "ledger": ledger.name, "file": _identity(st)}
+    body = {"end": end.as_list(), "ledger": ledger.name, "file": _identity(st), "lines": lines}
     write_quickly(cache / STAMP_NAME, json.dumps(body, sort_keys=True).encode() + b"\n")
 
 
 def vouched_ledger(cache: Path, end: TrailEnd, ledger: Path) -> bytes | None:
     """The ledger's bytes if the stamp vouches for them as the view of the trail up to ``end``."""
+    found = vouched_rows(cache, end, ledger)
+    return None if found is None else found[0]
+
+
+def vouched_rows(cache: Path, end: TrailEnd, ledger: Path) -> tuple[bytes, bool] | None:
+    """:func:`vouched_ledger`, and whether the stamp says every row is one line."""
     try:
         stamp = json.loads((cache / STAMP_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -345,7 +366,7 @@ def vouched_ledger(cache: Path, end: TrailEnd, ledger: Path) -> bytes | None:
         with open(ledger, "rb") as fh:
             if _identity(os.fstat(fh.fileno())) != stamp.get("file"):
                 return None
-            return fh.read()
+            return fh.read(), stamp.get("lines") is True
     except OSError:
         return None
 

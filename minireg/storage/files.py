@@ -251,16 +251,19 @@ class FileStorage:
         except FileNotFoundError:
             return None
 
-    def write_ledger(self, data: Data, end: TrailEnd, fmt: str | None = None) -> None:
+    def write_ledger(
+        self, data: Data, end: TrailEnd, fmt: str | None = None, *, lines: bool = False
+    ) -> None:
         """Replace the ledger with ``data`` (atomically), the view of the trail up to ``end``.
 
         ``fmt`` writes the ledger of another format (``convert``). The ledger stamp
-        then vouches for it, so ``list --where`` may read it instead of folding.
+        then vouches for it, so ``list --where`` may read it instead of folding;
+        ``lines`` True has it say that every row is one line, too.
         """
         assert self.holds_lock(), "write_ledger needs the registry lock"
         path = self.ledger_path_for(fmt or self.ledger_format)
         inode = atomic_write(path, data)
-        cache.stamp_ledger(self.cache, end, path, inode)
+        cache.stamp_ledger(self.cache, end, path, inode, lines)
 
     def remove_ledger(self, fmt: str) -> bool:
         """Remove the ledger of format ``fmt`` if it is there; True when one was removed."""
@@ -283,6 +286,10 @@ class FileStorage:
     def vouched_ledger(self, end: TrailEnd) -> bytes | None:
         """The ledger's bytes when the stamp vouches they are the view of the trail to ``end``."""
         return cache.vouched_ledger(self.cache, end, self.ledger_path)
+
+    def vouched_rows(self, end: TrailEnd) -> tuple[bytes, bool] | None:
+        """:meth:`vouched_ledger`, and whether the stamp says every row is one line."""
+        return cache.vouched_rows(self.cache, end, self.ledger_path)
 
     def read_object(self, digest: str) -> bytes | None:
         """The bytes of object ``digest``, or None when it is not stored."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
 import pytest
 
 import minireg
+from minireg.domain import ledger_update
 from minireg.domain.ledger import render_csv
 from minireg.domain.ledger_append import plan
 from minireg.domain.state import fold
@@ -109,3 +111,36 @@ def test_plan_numbers_and_places() -> None:
     assert plan(header + b'a,1,"two\nlines"\n', "a") is None
     assert plan(header + b'a,1,"two\nlines"\n', "a", 1) is None
     assert plan(ledger[:-1], "a") is None
+
+
+def stamp_says_lines(reg: minireg.Registry) -> bool:
+    stamp = json.loads((reg.root / ".cache" / "ledger.stamp").read_text())
+    return stamp["lines"] is True
+
+
+def test_the_stamp_says_rows_are_lines_only_for_a_ledger_made_from_checked_rows(
+    reg: minireg.Registry, repo: Path, artifact: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reg.register("churn", artifact, requirements=b"x==1\n", actor="me")
+    assert not stamp_says_lines(reg), "a full render says nothing"
+    reg.register("churn", artifact, requirements=b"x==1\n", actor="me")
+    assert stamp_says_lines(reg), "rows inserted into a ledger of one-line rows"
+    scans: list[bool] = []
+    real = ledger_update.rows_are_lines
+
+    def counting(ledger: bytes, rows: int | None, known: bool = False) -> bool:
+        scans.append(known)
+        return real(ledger, rows, known)
+
+    monkeypatch.setattr(ledger_update, "rows_are_lines", counting)
+    reg.promote("churn", 2, "Staging", actor="me")
+    assert scans == [True], "the stamp spares the write a scan of the ledger"
+    assert stamp_says_lines(reg)
+    assert_ledger_is_the_view(reg)
+    odd = repo / "odd\nname.pkl"
+    odd.write_bytes(b"model bytes\n")
+    reg.register("churn", odd, requirements=b"x==1\n", actor="me")
+    assert not stamp_says_lines(reg), "a row spanning lines: rendered in full"
+    reg.promote("churn", 1, "Staging", actor="me")
+    assert not stamp_says_lines(reg)
+    assert_ledger_is_the_view(reg)

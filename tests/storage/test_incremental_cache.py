@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import minireg
@@ -197,6 +197,10 @@ def _step(repo: Path, reg: minireg.Registry, commits: list[str], op: tuple[str, 
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=OPS)
+# An entry made of an unterminated trail, met again once an append ended its line.
+@example(
+    ops=[("register", "a", 1), ("unterminate", "a", 1), ("behind", "a", 1), ("truncate", "a", 3)]
+)
 def test_the_cache_gives_the_full_fold_after_writes_checkouts_merges_and_truncations(
     ops: list[tuple[str, str, int]],
 ) -> None:
