@@ -54,6 +54,12 @@ def handle(serving: Serving) -> minireg.ModelHandle:
     return minireg.ModelHandle(PRODUCTION, serving[0])
 
 
+@pytest.fixture
+def other(serving: Serving) -> minireg.Registry:
+    """A second Registry on the same folder: the writer whose changes the handle must see."""
+    return minireg.open_registry(serving[0].root)
+
+
 def load_example() -> ModuleType:
     path = ROOT / "examples" / "serve_fastapi.py"
     spec = importlib.util.spec_from_file_location("serve_fastapi_example", path)
@@ -147,11 +153,9 @@ def test_get_costs_a_check_of_the_end_not_a_read_until_something_changes(
 
 
 def test_a_write_that_does_not_move_the_uri_does_not_reload(
-    serving: Serving, handle: minireg.ModelHandle
+    handle: minireg.ModelHandle, other: minireg.Registry
 ) -> None:
-    reg, _, _ = serving
     model = handle.get()
-    other = minireg.open_registry(reg.root)
     other.set_description("churn_predictor", 1, "the first one", actor="ci")
     other.set_alias("churn_predictor", "champion", 1, actor="ci")
     assert handle.get() is model
@@ -162,11 +166,9 @@ def test_a_write_that_does_not_move_the_uri_does_not_reload(
 
 
 def test_a_failed_reload_keeps_serving_the_current_model(
-    serving: Serving, handle: minireg.ModelHandle
+    handle: minireg.ModelHandle, other: minireg.Registry
 ) -> None:
-    reg, _, _ = serving
     model = handle.get()
-    other = minireg.open_registry(reg.root)
     # Production emptied: nothing to resolve to.
     other.promote("churn_predictor", 1, "Archived", actor="ci")
     assert handle.get() is model
