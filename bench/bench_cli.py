@@ -30,48 +30,30 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from helpers import minireg_cmd, register_data, small_artifact_registry
+
 from minireg._version import TOOL
 from minireg.domain.records import Draft, chain
-from minireg.service.registry import init_registry
 
 MODEL = "churn_predictor"
 TARGET_MS = 100.0
 TARGET_RATIO = 6.0
 
 
-def minireg_cmd() -> list[str]:
-    """The command a user runs: the console script if installed next to this Python."""
-    script = Path(sys.executable).with_name("minireg")
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "minireg"]
-
-
 def build_registry(root: Path, size: int) -> Path:
     """A registry with ``size`` versions of MODEL (every tenth in Staging), built fast."""
-    reg = init_registry(root)
-    artifact = reg.storage.put_object(b"a small model, stored once and shared by every version\n")
+    reg, artifact = small_artifact_registry(root)
     requirements = reg.storage.put_object(b"scikit-learn==1.5.0\njoblib==1.4.2\n")
     drafts = []
     for n in range(1, size + 1):
-        body = {
-            "created_at": f"2024-01-01T00:00:{n % 60:02d}.000000Z",
-            "registered_by": "bench@example.com",
-            "git_commit": f"{n:040x}",
-            "git_branch": "main",
-            "git_dirty": False,
-            "training_date": "2024-01-01T00:00:00.000000Z",
-            "data_sha256": f"{n:064x}",
-            "artifact": "model.joblib",
-            "artifact_sha256": artifact,
-            "artifact_bytes": 55,
-            "flavor": "joblib",
-            "requirements_sha256": requirements,
-            "description": f"nightly retrain {n}",
-            "metrics": {"auc_roc": 0.8 + (n % 97) / 1000, "f1": 0.7, "n_train": 600.0},
-            "params": {"C": "1.0", "max_iter": "200", "seed": str(n)},
-            "tags": {"team": "growth"},
-        }
+        body = register_data(
+            n,
+            artifact,
+            created_at=f"2024-01-01T00:00:{n % 60:02d}.000000Z",
+            requirements_sha256=requirements,
+            metrics={"auc_roc": 0.8 + (n % 97) / 1000, "f1": 0.7, "n_train": 600.0},
+            params={"C": "1.0", "max_iter": "200", "seed": str(n)},
+        )
         drafts.append(Draft("register", MODEL, n, body))
     for n in range(10, size + 1, 10):
         drafts.append(

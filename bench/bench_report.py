@@ -25,15 +25,15 @@ import resource
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from helpers import minireg_cmd, register_data, small_artifact_registry
+
 from minireg._version import TOOL
 from minireg.domain.records import Draft, Event, chain
-from minireg.service.registry import init_registry
 
 MODELS = ("churn_predictor", "fraud_detector", "ranker")
 TARGET_S = 3.0
@@ -41,24 +41,14 @@ START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
 def _drafts(model: str, n: int, artifact: str) -> list[Draft]:
-    body = {
-        "created_at": "",
-        "registered_by": "bench@example.com",
-        "git_commit": f"{n:040x}",
-        "git_branch": "main",
-        "git_dirty": False,
-        "training_date": "2024-01-01T00:00:00.000000Z",
-        "data_sha256": f"{n:064x}",
-        "artifact": "model.joblib",
-        "artifact_sha256": artifact,
-        "artifact_bytes": 55,
-        "flavor": "joblib",
-        "description": f"nightly retrain {n}",
-        "metrics": {"auc_roc": 0.8 + (n % 97) / 1000, "f1": 0.6 + (n % 89) / 1000},
-        "params": {"C": "1.0", "seed": str(n)},
-        "tags": {"team": "growth"},
-        "stage": "None",
-    }
+    body = register_data(
+        n,
+        artifact,
+        created_at="",
+        metrics={"auc_roc": 0.8 + (n % 97) / 1000, "f1": 0.6 + (n % 89) / 1000},
+        params={"C": "1.0", "seed": str(n)},
+        stage="None",
+    )
     drafts = [Draft("register", model, n, body)]
     if n % 2 == 0:
         drafts.append(Draft("transition", model, n, {"from": "None", "to": "Staging"}))
@@ -80,8 +70,7 @@ def _drafts(model: str, n: int, artifact: str) -> list[Draft]:
 
 def build_registry(root: Path, size: int) -> int:
     """A registry of ``size`` versions over three models; the number of events."""
-    reg = init_registry(root)
-    artifact = reg.storage.put_object(b"a small model, stored once and shared by every version\n")
+    reg, artifact = small_artifact_registry(root)
     lines: list[str] = []
     head: Event | None = None
     moment = START
@@ -97,13 +86,6 @@ def build_registry(root: Path, size: int) -> int:
     (root / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     reg.rebuild()
     return len(lines)
-
-
-def minireg_cmd() -> list[str]:
-    script = Path(sys.executable).with_name("minireg")
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "minireg"]
 
 
 def run_report(root: Path, out: Path, env: dict[str, str], *extra: str) -> tuple[float, float]:

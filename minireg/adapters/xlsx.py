@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minireg.domain.ledger import table
+from minireg.domain.ledger import missing_and_extra, table
 from minireg.domain.records import Event, VersionRecord
 from minireg.errors import InvalidInput
 
@@ -351,14 +351,7 @@ def _sheet_header_problems(
         return []
     if sorted(header) == sorted(cols):
         return [f"{name} sheet {sheet}: columns are reordered; expected {', '.join(cols)}"]
-    missing = [c for c in cols if c not in header]
-    extra = [c for c in header if c not in cols]
-    problems = []
-    if missing:
-        problems.append(f"{name} sheet {sheet} lacks columns: {', '.join(missing)}")
-    if extra:
-        problems.append(f"{name} sheet {sheet} has unexpected columns: {', '.join(extra)}")
-    return problems
+    return missing_and_extra(header, cols, f"{name} sheet {sheet}")
 
 
 def _text_key(values: Sequence[Any]) -> tuple[str, ...]:

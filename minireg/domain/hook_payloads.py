@@ -17,9 +17,12 @@ Every payload is one JSON object::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from minireg.domain.records import Event, VersionRecord
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 TRANSITION_REQUESTED = "model_version.transition_requested"
 """The payload a before-transition hook gets: a promotion asked for, not yet made."""
@@ -34,6 +37,17 @@ TYPES = (
     "model_version_tag.deleted",
 )
 """Every event type an after-write hook can receive."""
+
+
+class Ask(TypedDict):
+    """How a promotion was asked for: the keywords every before-transition step passes on."""
+
+    actor: str
+    approver: str
+    reason: str
+    archive_existing: bool
+    dry_run: bool
+    time: str
 
 
 def event_type(event: Event) -> str:
@@ -140,28 +154,18 @@ def payload(event: Event, key: str) -> dict[str, Any]:
     }
 
 
-def proposal(
-    record: VersionRecord,
-    target: str,
-    *,
-    actor: str,
-    approver: str,
-    reason: str,
-    archive_existing: bool,
-    dry_run: bool,
-    time: str,
-    key: str,
-) -> dict[str, Any]:
+def proposal(record: VersionRecord, target: str, *, key: str, **ask: Unpack[Ask]) -> dict[str, Any]:
     """The payload of a promotion asked for (what a before-transition hook gets)."""
+    actor = ask["actor"]
     data = {
         "name": record.model,
         "version": str(record.version),
         "from_stage": record.stage,
         "to_stage": target,
-        "approver": approver,
-        "reason": reason,
-        "archive_existing": archive_existing,
-        "dry_run": dry_run,
+        "approver": ask["approver"],
+        "reason": ask["reason"],
+        "archive_existing": ask["archive_existing"],
+        "dry_run": ask["dry_run"],
         "actor": actor,
         "model_version": record.to_dict(),
     }
@@ -170,7 +174,7 @@ def proposal(
         "type": TRANSITION_REQUESTED,
         "entity": "model_version",
         "action": "transition_requested",
-        "timestamp": time,
+        "timestamp": ask["time"],
         "idempotency_key": key,
         "data": data,
         "text": text,

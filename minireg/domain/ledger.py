@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import chain
 from operator import attrgetter, methodcaller
 
@@ -197,13 +197,18 @@ def _header_problems(header: list[str], cols: list[str], name: str) -> list[str]
         ]
         more = f" and {len(moved) - 5} more" if len(moved) > 5 else ""
         return [f"{name} columns are reordered: {'; '.join(moved[:5])}{more}"]
+    return missing_and_extra(header, cols, name)
+
+
+def missing_and_extra(header: Sequence[str], cols: Sequence[str], where: str) -> list[str]:
+    """The columns of ``cols`` that ``header`` lacks and those it has beyond them, as problems."""
     missing = [c for c in cols if c not in header]
     extra = [c for c in header if c not in cols]
     problems = []
     if missing:
-        problems.append(f"{name} lacks columns: {', '.join(missing)}")
+        problems.append(f"{where} lacks columns: {', '.join(missing)}")
     if extra:
-        problems.append(f"{name} has unexpected columns: {', '.join(extra)}")
+        problems.append(f"{where} has unexpected columns: {', '.join(extra)}")
     return problems
 
 

@@ -19,6 +19,9 @@ from minireg.domain.hooks import Hooks
 from minireg.domain.records import Event, VersionRecord
 
 if TYPE_CHECKING:
+    from typing import Unpack
+
+    from minireg.domain.hook_payloads import Ask
     from minireg.domain.vetting import Vetting
     from minireg.service.hooks import Delivery, HookRunner
     from minireg.storage.deliveries import DeliveryRecord
@@ -44,23 +47,9 @@ class HookSite:
 
         return DeliveryRecord(self.cache, self.timeout)
 
-    def vet(
-        self,
-        record: VersionRecord,
-        target: str,
-        *,
-        actor: str,
-        approver: str,
-        reason: str,
-        archive_existing: bool,
-        dry_run: bool,
-        time: str,
-    ) -> Vetting:
+    def vet(self, record: VersionRecord, target: str, **ask: Unpack[Ask]) -> Vetting:
         """The verdicts of the before-transition hooks that apply to this promotion."""
-        return self.runner().vet(
-            record, target, actor=actor, approver=approver, reason=reason,
-            archive_existing=archive_existing, dry_run=dry_run, time=time,
-        )  # fmt: skip
+        return self.runner().vet(record, target, **ask)
 
     def after(self, new: list[Event]) -> None:
         """Deliver a returned write's events to the after-write hooks (call it outside the lock)."""

@@ -26,11 +26,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from minireg.adapters.command import run_command
-from minireg.domain.hook_payloads import environment, payload, proposal
+from minireg.domain.hook_payloads import Ask, environment, payload, proposal
 from minireg.domain.hook_settings import AfterHook
 from minireg.domain.hooks import Hooks
 from minireg.domain.policies import Check
@@ -38,6 +38,9 @@ from minireg.domain.records import Event, VersionRecord
 from minireg.domain.vetting import Vetting
 from minireg.errors import MiniregError
 from minireg.storage.deliveries import Delivered, DeliveryRecord
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 log = logging.getLogger("minireg")
 
@@ -110,26 +113,11 @@ class HookRunner:
         )
         return Check("", ran.ok, ran.summary(timeout, veto=veto))
 
-    def vet(
-        self,
-        record: VersionRecord,
-        target: str,
-        *,
-        actor: str,
-        approver: str,
-        reason: str,
-        archive_existing: bool,
-        dry_run: bool,
-        time: str,
-    ) -> Vetting:
+    def vet(self, record: VersionRecord, target: str, **ask: Unpack[Ask]) -> Vetting:
         """Ask every before-transition hook of this promotion; their verdicts as checks."""
         checks = []
         for hook in self.hooks.before_for(record.model, target):
-            body = proposal(
-                record, target, actor=actor, approver=approver, reason=reason,
-                archive_existing=archive_existing, dry_run=dry_run, time=time,
-                key=uuid.uuid4().hex,
-            )  # fmt: skip
+            body = proposal(record, target, key=uuid.uuid4().hex, **ask)
             verdict = self._run(hook.command, body, hook.timeout, veto=True)
             checks.append(Check(f"hook {hook.label}", verdict.passed, verdict.detail))
         return Vetting(record.stage, tuple(checks))

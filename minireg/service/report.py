@@ -15,7 +15,7 @@ from minireg.domain import decisions
 from minireg.domain.report import ReportOptions, Verification, build_page
 from minireg.domain.values import parse_moment, utc_text
 from minireg.service.results import ReportFile
-from minireg.service.spreadsheet import _check_out as check_out_path
+from minireg.service.spreadsheet import check_out_path
 from minireg.storage.atomic import atomic_write
 
 if TYPE_CHECKING:

@@ -75,7 +75,8 @@ def new_settings(text: str, to: str, root: Path) -> tuple[str, str, str, Config]
     return old_format, fmt, new_text, config
 
 
-def _check_out(registry_root: Path, out: Path) -> None:
+def check_out_path(registry_root: Path, out: Path) -> None:
+    """Refuse (InvalidInput) an output file inside the registry, a folder, or in no folder."""
     target = out.resolve()
     root = registry_root.resolve()
     if target == root or root in target.parents:
@@ -122,7 +123,7 @@ def csv_bytes(records: list[VersionRecord], excel: bool = False) -> bytes:
 
 def write_csv(registry_root: Path, records: list[VersionRecord], out: Path, excel: bool) -> int:
     """Write the ledger as CSV to ``out`` (outside the registry); return the number of versions."""
-    _check_out(registry_root, out)
+    check_out_path(registry_root, out)
     atomic_write(out, csv_bytes(records, excel))
     return len(records)
 
@@ -133,6 +134,6 @@ def write_xlsx(
     """Write the ledger workbook (ledger and audit sheets) to ``out``; return the version count."""
     from minireg.adapters.xlsx import workbook_bytes
 
-    _check_out(registry_root, out)
+    check_out_path(registry_root, out)
     atomic_write(out, workbook_bytes(records, events))
     return len(records)

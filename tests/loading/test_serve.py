@@ -25,6 +25,9 @@ with warnings.catch_warnings():
 X = np.random.default_rng(11).normal(size=(120, 5))
 Y = (X @ np.array([1.5, -2.0, 0.7, 0.0, 0.3]) > 0).astype(int)
 ROWS = X[:6].tolist()
+PRODUCTION = "models:/churn_predictor/Production"
+# The registry, then the models of churn_predictor v1 (in Production) and v2 (waiting).
+Serving = tuple[minireg.Registry, LogisticRegression, LogisticRegression]
 
 
 def two_models() -> tuple[LogisticRegression, LogisticRegression]:
@@ -36,15 +39,25 @@ def two_models() -> tuple[LogisticRegression, LogisticRegression]:
 
 
 @pytest.fixture
-def serving(
-    reg: minireg.Registry,
-) -> tuple[minireg.Registry, LogisticRegression, LogisticRegression]:
+def serving(reg: minireg.Registry) -> Serving:
     """churn_predictor v1 in Production, v2 registered and waiting."""
     first, second = two_models()
     for model in (first, second):
         minireg.log_model(model, "churn_predictor", registry=reg, requirements=b"", actor="ds")
     reg.promote("churn_predictor", 1, "Production", actor="ci")
     return reg, first, second
+
+
+@pytest.fixture
+def handle(serving: Serving) -> minireg.ModelHandle:
+    """A handle following churn_predictor's Production version, made before the test's changes."""
+    return minireg.ModelHandle(PRODUCTION, serving[0])
+
+
+@pytest.fixture
+def other(serving: Serving) -> minireg.Registry:
+    """A second Registry on the same folder: the writer whose changes the handle must see."""
+    return minireg.open_registry(serving[0].root)
 
 
 def load_example() -> ModuleType:
@@ -57,7 +70,7 @@ def load_example() -> ModuleType:
 
 
 def test_fastapi_example_follows_a_promotion_made_by_another_process(
-    serving: tuple[minireg.Registry, LogisticRegression, LogisticRegression],
+    serving: Serving,
     repo: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -99,7 +112,7 @@ def test_fastapi_example_follows_a_promotion_made_by_another_process(
 
 
 def test_fastapi_example_answers_422_for_bad_rows(
-    serving: tuple[minireg.Registry, LogisticRegression, LogisticRegression],
+    serving: Serving,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     reg, _, _ = serving
@@ -109,11 +122,9 @@ def test_fastapi_example_answers_422_for_bad_rows(
 
 
 def test_get_costs_a_check_of_the_end_not_a_read_until_something_changes(
-    serving: tuple[minireg.Registry, LogisticRegression, LogisticRegression],
-    monkeypatch: pytest.MonkeyPatch,
+    serving: Serving, handle: minireg.ModelHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reg, first, second = serving
-    handle = minireg.ModelHandle("models:/churn_predictor/Production", reg)
     reads: list[int] = []
     original = reg.storage.state
 
@@ -142,12 +153,9 @@ def test_get_costs_a_check_of_the_end_not_a_read_until_something_changes(
 
 
 def test_a_write_that_does_not_move_the_uri_does_not_reload(
-    serving: tuple[minireg.Registry, LogisticRegression, LogisticRegression],
+    handle: minireg.ModelHandle, other: minireg.Registry
 ) -> None:
-    reg, _, _ = serving
-    handle = minireg.ModelHandle("models:/churn_predictor/Production", reg)
     model = handle.get()
-    other = minireg.open_registry(reg.root)
     other.set_description("churn_predictor", 1, "the first one", actor="ci")
     other.set_alias("churn_predictor", "champion", 1, actor="ci")
     assert handle.get() is model
@@ -158,12 +166,9 @@ def test_a_write_that_does_not_move_the_uri_does_not_reload(
 
 
 def test_a_failed_reload_keeps_serving_the_current_model(
-    serving: tuple[minireg.Registry, LogisticRegression, LogisticRegression],
+    handle: minireg.ModelHandle, other: minireg.Registry
 ) -> None:
-    reg, _, _ = serving
-    handle = minireg.ModelHandle("models:/churn_predictor/Production", reg)
     model = handle.get()
-    other = minireg.open_registry(reg.root)
     # Production emptied: nothing to resolve to.
     other.promote("churn_predictor", 1, "Archived", actor="ci")
     assert handle.get() is model
@@ -175,10 +180,9 @@ def test_a_failed_reload_keeps_serving_the_current_model(
 
 
 def test_a_damaged_trail_does_not_stop_serving(
-    serving: tuple[minireg.Registry, LogisticRegression, LogisticRegression],
+    serving: Serving, handle: minireg.ModelHandle
 ) -> None:
     reg, first, _ = serving
-    handle = minireg.ModelHandle("models:/churn_predictor/Production", reg)
     events = reg.root / "events.jsonl"
     good = events.read_bytes()
     events.write_bytes(good + b"{not json\n")
@@ -189,9 +193,7 @@ def test_a_damaged_trail_does_not_stop_serving(
     assert handle.error is None
 
 
-def test_a_handle_on_a_missing_stage_fails_at_start(
-    serving: tuple[minireg.Registry, LogisticRegression, LogisticRegression],
-) -> None:
+def test_a_handle_on_a_missing_stage_fails_at_start(serving: Serving) -> None:
     reg, _, _ = serving
     with pytest.raises(minireg.NotFound, match="No version of churn_predictor is in Staging"):
         minireg.ModelHandle("models:/churn_predictor/Staging", reg)
@@ -199,11 +201,8 @@ def test_a_handle_on_a_missing_stage_fails_at_start(
         minireg.ModelHandle("models:/churn_predictor", reg)
 
 
-def test_threads_see_one_swap_and_one_load(
-    serving: tuple[minireg.Registry, LogisticRegression, LogisticRegression],
-) -> None:
+def test_threads_see_one_swap_and_one_load(serving: Serving, handle: minireg.ModelHandle) -> None:
     reg, _, second = serving
-    handle = minireg.ModelHandle("models:/churn_predictor/Production", reg)
     old = handle.get()
     minireg.open_registry(reg.root).promote(
         "churn_predictor", 2, "Production", archive_existing=True, actor="ci"

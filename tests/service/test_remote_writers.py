@@ -54,8 +54,11 @@ def register(registry: Path, model: str, artifact: Path) -> subprocess.Popen[str
     )  # fmt: skip
 
 
-def requirements_beside(artifact: Path) -> None:
-    artifact.with_suffix(".txt").write_text("numpy==2.0\n")
+def artifact_at(path: Path, size: int, seed: str) -> str:
+    """An artifact of ``size`` bytes at ``path``, its requirements beside it; its sha256."""
+    digest = blob(path, size, seed)
+    path.with_suffix(".txt").write_text("numpy==2.0\n")
+    return digest
 
 
 def wait_until(check: object, proc: subprocess.Popen[str], timeout: float = 120) -> None:
@@ -69,6 +72,13 @@ def wait_until(check: object, proc: subprocess.Popen[str], timeout: float = 120)
             raise AssertionError(f"the writer ended before the upload was seen: {proc.stderr}")
         time.sleep(0.002)
     raise AssertionError("the upload never started")
+
+
+def all_finish(procs: list[subprocess.Popen[str]]) -> list[tuple[str, str]]:
+    """Wait for every writer; each one's stdout and stderr, all asserted to exit 0."""
+    results = [proc.communicate(timeout=300) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * len(procs), [err for _, err in results]
+    return results
 
 
 def uploading(remote: Remote, digest: str) -> object:
@@ -97,16 +107,22 @@ def uploading(remote: Remote, digest: str) -> object:
     return temp_file
 
 
+def mid_upload(
+    registry: Path, remote: Remote, artifact: Path, digest: str
+) -> subprocess.Popen[str]:
+    """A ``minireg register`` of ``artifact`` as model big, once its upload is under way."""
+    proc = register(registry, "big", artifact)
+    wait_until(uploading(remote, digest), proc)
+    return proc
+
+
 def test_a_writer_killed_mid_upload_records_nothing_and_leaves_no_object(
     repo: Path, remote: Remote, tmp_path: Path
 ) -> None:
-    remote_registry(repo, remote)
-    registry = repo / "registry"
+    registry = remote_registry(repo, remote).root
     artifact = tmp_path / "work" / "big.bin"
-    digest = blob(artifact, 96 << 20, "killed writer")
-    requirements_beside(artifact)
-    proc = register(registry, "big", artifact)
-    wait_until(uploading(remote, digest), proc)
+    digest = artifact_at(artifact, 96 << 20, "killed writer")
+    proc = mid_upload(registry, remote, artifact, digest)
     proc.kill()
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
@@ -128,13 +144,10 @@ def test_a_server_killed_mid_upload_records_nothing(
     server.start()
     try:
         remote = make_remote("s3", tmp_path, monkeypatch, server)
-        remote_registry(repo, remote)
-        registry = repo / "registry"
+        registry = remote_registry(repo, remote).root
         artifact = tmp_path / "work" / "big.bin"
-        digest = blob(artifact, 96 << 20, "killed server")
-        requirements_beside(artifact)
-        proc = register(registry, "big", artifact)
-        wait_until(uploading(remote, digest), proc)
+        digest = artifact_at(artifact, 96 << 20, "killed server")
+        proc = mid_upload(registry, remote, artifact, digest)
         server.stop(signal.SIGKILL)
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 7, err
@@ -156,14 +169,10 @@ def test_a_server_killed_mid_upload_records_nothing(
 def test_two_writers_upload_the_same_bytes_at_once(
     repo: Path, remote: Remote, tmp_path: Path
 ) -> None:
-    remote_registry(repo, remote)
-    registry = repo / "registry"
+    registry = remote_registry(repo, remote).root
     artifact = tmp_path / "work" / "same.bin"
-    digest = blob(artifact, 24 << 20, "same bytes")
-    requirements_beside(artifact)
-    procs = [register(registry, model, artifact) for model in ("left", "right")]
-    results = [proc.communicate(timeout=300) for proc in procs]
-    assert [proc.returncode for proc in procs] == [0, 0], [err for _, err in results]
+    digest = artifact_at(artifact, 24 << 20, "same bytes")
+    results = all_finish([register(registry, model, artifact) for model in ("left", "right")])
     assert {json.loads(out)["artifact_sha256"] for out, _ in results} == {digest}
     assert hashlib.sha256(remote.read(digest) or b"").hexdigest() == digest
     assert not [name for name in remote.names() if ".tmp-" in name]
@@ -173,17 +182,13 @@ def test_two_writers_upload_the_same_bytes_at_once(
 def test_four_writers_at_once_then_a_fresh_clone_fetches_every_version(
     repo: Path, remote: Remote, tmp_path: Path
 ) -> None:
-    remote_registry(repo, remote)
-    registry = repo / "registry"
+    registry = remote_registry(repo, remote).root
     artifacts = []
     for n in range(4):
         path = tmp_path / f"work{n}" / "weights.bin"
-        blob(path, (3 << 20) + n, f"writer {n}")
-        requirements_beside(path)
+        artifact_at(path, (3 << 20) + n, f"writer {n}")
         artifacts.append(path)
-    procs = [register(registry, "shared", path) for path in artifacts]
-    results = [proc.communicate(timeout=300) for proc in procs]
-    assert [proc.returncode for proc in procs] == [0, 0, 0, 0], [err for _, err in results]
+    results = all_finish([register(registry, "shared", path) for path in artifacts])
     acknowledged = {json.loads(out)["version"]: json.loads(out) for out, _ in results}
     assert sorted(acknowledged) == [1, 2, 3, 4]
     publish(repo)

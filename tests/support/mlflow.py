@@ -6,13 +6,11 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +20,7 @@ from typing import Any
 
 import minireg
 from tests.conftest import ROOT, git
+from tests.support.servers import free_port, log_text, spawn, stop_group, wait_until_answering
 
 # The custom transformer lives in its own module, importable by a fresh process:
 # MLflow's default (skops) refuses such a class on load; cloudpickle loads it.
@@ -261,12 +260,6 @@ def predict_in_fresh_process(uri: str, reg: minireg.Registry, models: list[str])
     return result
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Server:
     """A real ``mlflow server`` on SQLite, in its own process group."""
@@ -284,8 +277,8 @@ class Server:
         db = self.folder / "mlflow.db"
         if self.template is not None and not db.exists():
             shutil.copyfile(self.template, db)
-        log = open(self.folder / "server.log", "ab")  # noqa: SIM115 - lives as long as the server
-        self.proc = subprocess.Popen(
+        log = self.folder / "server.log"
+        self.proc = spawn(
             [
                 str(Path(sys.executable).parent / "mlflow"),
                 "server",
@@ -300,43 +293,23 @@ class Server:
                 "--workers",
                 "1",
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            log,
             cwd=self.folder,
-            start_new_session=True,
         )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited: {self.log()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.uri}/health", timeout=1) as resp:
-                    if resp.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"mlflow server did not answer /health: {self.log()[-2000:]}")
+        url = f"{self.uri}/health"
+        wait_until_answering(
+            self.proc, url, what="mlflow server", log=log, stop=self.stop, timeout=timeout, poll=0.2
+        )
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the server's whole process group (uvicorn runs workers under it)."""
         if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=15)
+        stop_group(self.proc, sig, wait=15, kill_late=True)
         self.proc = None
 
     def log(self) -> str:
-        path = self.folder / "server.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        return log_text(self.folder / "server.log")
 
 
 @contextmanager

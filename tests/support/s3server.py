@@ -8,17 +8,17 @@ its own process group; the real s3fs/botocore client reaches it through
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+# free_port: the fixtures and bench/bench_remote.py import it from here.
+from tests.support.servers import free_port as free_port
+from tests.support.servers import log_text, spawn, stop_group, wait_until_answering
 
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing-key-id",
@@ -28,12 +28,6 @@ CREDENTIALS = {
     "AWS_MAX_ATTEMPTS": "2",
     "AWS_RETRY_MODE": "standard",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -49,39 +43,23 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> None:
-        with open(self.folder / f"moto-{self.port}.log", "ab") as log:  # the child keeps it
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"moto server exited: {self.log()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"moto server did not answer: {self.log()[-2000:]}")
+        log = self.folder / f"moto-{self.port}.log"
+        argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        self.proc = spawn(argv, log)
+        url = f"{self.endpoint}/moto-api/"
+        wait_until_answering(
+            self.proc, url, what="moto server", log=log, stop=self.stop, timeout=timeout, poll=0.1
+        )
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the server (SIGKILL: as a crash would); its in-memory buckets are gone."""
         if self.proc is None:
             return
-        try:
-            os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
-        self.proc.wait(timeout=30)
+        stop_group(self.proc, sig, wait=30)
         self.proc = None
 
     def log(self) -> str:
-        path = self.folder / f"moto-{self.port}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        return log_text(self.folder / f"moto-{self.port}.log")
 
     def client(self) -> Any:
         """A boto3 S3 client for this server (for the test's own checks)."""

@@ -38,6 +38,13 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return empty_database(tmp_path_factory)
 
 
+@pytest.fixture
+def uri(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new, empty MLflow database in the test's folder, which is the working directory."""
+    monkeypatch.chdir(tmp_path)
+    return fresh_uri(template, tmp_path)
+
+
 def copy_of(reg: minireg.Registry, dest: Path) -> minireg.Registry:
     shutil.copytree(reg.root.parent, dest)
     return minireg.open_registry(dest / "registry")
@@ -45,13 +52,8 @@ def copy_of(reg: minireg.Registry, dest: Path) -> minireg.Registry:
 
 @pytest.mark.slow
 def test_export_to_sqlite_matches_field_by_field_and_loads_in_a_fresh_process(
-    source: minireg.Registry,
-    template: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    source: minireg.Registry, uri: str, tmp_path: Path
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    uri = fresh_uri(template, tmp_path)
     before = tree_digest(source.root)
     res = run_cli(
         "export", "mlflow", "--tracking-uri", uri, "--registry", str(source.root), "--json"
@@ -97,14 +99,9 @@ def test_export_to_sqlite_matches_field_by_field_and_loads_in_a_fresh_process(
 
 @pytest.mark.slow
 def test_new_registrations_and_promotions_are_added_and_moved(
-    source: minireg.Registry,
-    template: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    source: minireg.Registry, uri: str, tmp_path: Path
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     reg = copy_of(source, tmp_path / "repo")
-    uri = fresh_uri(template, tmp_path)
     first = export_mlflow(reg, uri, models=["churn_predictor"])
     assert first.count("create") == 4
     assert client(uri).search_registered_models()[0].name == "churn_predictor"
@@ -146,13 +143,8 @@ def test_new_registrations_and_promotions_are_added_and_moved(
 
 @pytest.mark.slow
 def test_duplicates_and_unfinished_runs_from_an_interrupted_export_are_cleaned(
-    source: minireg.Registry,
-    template: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    source: minireg.Registry, uri: str, tmp_path: Path
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    uri = fresh_uri(template, tmp_path)
     export_mlflow(source, uri, models=["fraud_model"])
     c = client(uri)
     # A create retried by the REST client after its answer was lost: a twin version.
@@ -237,17 +229,12 @@ def test_redact_uri_hides_user_and_password() -> None:
 
 @pytest.mark.slow
 def test_without_mlflow_stages_the_export_carries_on_with_aliases_and_tags(
-    source: minireg.Registry,
-    template: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    source: minireg.Registry, uri: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from mlflow import MlflowClient
 
-    monkeypatch.chdir(tmp_path)
     # A future MLflow without stages: the deprecated call is gone.
     monkeypatch.delattr(MlflowClient, "transition_model_version_stage")
-    uri = fresh_uri(template, tmp_path)
     result = export_mlflow(source, uri, models=["churn_predictor"])
     assert result.count("create") == 4
     c = client(uri)
