@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from helpers import register_data
+
 import minireg
 from minireg._version import TOOL
 from minireg.domain.records import Draft, chain
@@ -48,24 +50,15 @@ def build_registry(root: Path, size: int) -> Path:
         # Most versions belong to MODEL; every tenth to one of the others.
         name = OTHERS[n % 2] if n % 10 == 0 else MODEL
         numbers[name] += 1
-        body = {
-            "created_at": f"2024-01-01T00:00:{n % 60:02d}.000000Z",
-            "registered_by": "bench@example.com",
-            "git_commit": f"{n:040x}",
-            "git_branch": "main",
-            "git_dirty": False,
-            "training_date": "2024-01-01T00:00:00.000000Z",
-            "data_sha256": f"{n:064x}",
-            "artifact": "model.joblib",
-            "artifact_sha256": artifact,
-            "artifact_bytes": 55,
-            "flavor": "joblib" if name == MODEL else "file",
-            "requirements_sha256": requirements,
-            "description": f"nightly retrain {n}",
-            "metrics": {"auc_roc": 0.8 + (n % 97) / 1000, "f1": 0.7},
-            "params": {"C": "1.0", "seed": str(n)},
-            "tags": {"team": "growth"},
-        }
+        body = register_data(
+            n,
+            artifact,
+            created_at=f"2024-01-01T00:00:{n % 60:02d}.000000Z",
+            flavor="joblib" if name == MODEL else "file",
+            requirements_sha256=requirements,
+            metrics={"auc_roc": 0.8 + (n % 97) / 1000, "f1": 0.7},
+            params={"C": "1.0", "seed": str(n)},
+        )
         drafts.append(Draft("register", name, numbers[name], body))
     top = numbers[MODEL]
     for v in range(5, top + 1, 5):

@@ -41,6 +41,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from helpers import register_data
+
 from minireg._version import TOOL
 from minireg.domain.records import Draft, Event, chain
 from minireg.service.registry import init_registry, open_registry
@@ -67,25 +69,15 @@ def _drafts(size: int, artifact: str, requirements: str) -> list[Draft]:
     for n in range(1, size + 1):
         name = MODEL if n % 2 else OTHERS[(n // 2) % len(OTHERS)]
         numbers[name] += 1
-        body = {
-            "stage": "None",
-            "created_at": f"2024-01-{1 + n % 28:02d}T00:00:{n % 60:02d}.000000Z",
-            "registered_by": "bench@example.com",
-            "git_commit": f"{n:040x}",
-            "git_branch": "main",
-            "git_dirty": False,
-            "training_date": "2024-01-01T00:00:00.000000Z",
-            "data_sha256": f"{n:064x}",
-            "artifact": "model.joblib",
-            "artifact_sha256": artifact,
-            "artifact_bytes": 55,
-            "flavor": "joblib",
-            "requirements_sha256": requirements,
-            "description": f"nightly retrain {n}",
-            "metrics": {"auc_roc": 0.8 + (n % 97) / 1000, "f1": 0.7, "n_train": 600.0},
-            "params": {"C": "1.0", "max_iter": "200", "seed": str(n)},
-            "tags": {"team": "growth"},
-        }
+        body = register_data(
+            n,
+            artifact,
+            stage="None",
+            created_at=f"2024-01-{1 + n % 28:02d}T00:00:{n % 60:02d}.000000Z",
+            requirements_sha256=requirements,
+            metrics={"auc_roc": 0.8 + (n % 97) / 1000, "f1": 0.7, "n_train": 600.0},
+            params={"C": "1.0", "max_iter": "200", "seed": str(n)},
+        )
         drafts.append(Draft("register", name, numbers[name], body))
     for n in range(10, numbers[MODEL] + 1, 10):
         drafts.append(Draft("transition", MODEL, n, {"from": "None", "to": "Staging"}))
