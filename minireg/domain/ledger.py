@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from itertools import chain
 from operator import attrgetter, methodcaller
 
 from minireg.domain.records import VersionRecord
@@ -35,10 +34,14 @@ FIXED_COLUMNS = (
 
 def columns(records: Iterable[VersionRecord]) -> list[str]:
     """Fixed columns, then ``metric.*``, ``param.*`` and ``tag.*`` sorted by name."""
-    records = list(records)
-    metrics = set(chain.from_iterable(map(attrgetter("metrics"), records)))
-    params = set(chain.from_iterable(map(attrgetter("params"), records)))
-    tags = set(chain.from_iterable(map(attrgetter("tags"), records)))
+    metrics: set[str] = set()
+    params: set[str] = set()
+    tags: set[str] = set()
+    # One pass, each record read once (100,000 records lie far apart in memory).
+    for rec in records:
+        metrics.update(rec.metrics)
+        params.update(rec.params)
+        tags.update(rec.tags)
     return [
         *FIXED_COLUMNS,
         *(f"metric.{name}" for name in sorted(metrics)),

@@ -205,8 +205,19 @@ def _end_of(split: Split, start: int, before: TrailEnd = EMPTY) -> TrailEnd:
     return TrailEnd.after(start + split.end, split.head)
 
 
-def _fold_tail(entry: state_file.Entry, tail: bytes, path: Path) -> Folded:
-    state, end = entry.state, TrailEnd(*entry.end)
+def _terminated(read: Read, end: TrailEnd, tail: bytes) -> tuple[TrailEnd, bytes]:
+    """``end`` and ``tail`` with an unterminated head line that the tail now ends moved into
+    the head (the newline a writer, or git, added), so the end is where a full read puts it."""
+    if not end.length or tail[:1] != b"\n":
+        return end, tail
+    head = read(end.size - end.length, end.length)
+    if head.endswith(b"\n"):
+        return end, tail
+    return TrailEnd.after(end.size + 1, head + b"\n"), tail[1:]
+
+
+def _fold_tail(entry: state_file.Entry, end: TrailEnd, tail: bytes, path: Path) -> Folded:
+    state = entry.state
     split = split_events(tail)
     chain = list(entry.chain)
     events = parse_lines(split.lines, path, first=state.count + 1) if split.lines else []
@@ -253,7 +264,8 @@ def fold_trail(
         if entry is not None and tail is not None:
             records = entry.records
             records.recover = _recovery(path, cache, TrailEnd(*entry.end), records.keys, initial)
-            folded = _fold_tail(entry, tail, path)
+            end, tail = _terminated(_file_reader(fd), TrailEnd(*entry.end), tail)
+            folded = _fold_tail(entry, end, tail, path)
         else:
             folded = _fold_all(_read_all(fd), path, initial)
     finally:
