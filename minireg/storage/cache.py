@@ -182,21 +182,24 @@ class Folded:
 
 def _fold_all(data: bytes, path: Path, initial: str) -> Folded:
     split = split_events(data, starts=True)
+    end, starts = _end_of(split, 0), split.starts or []
     events = parse_lines(split.lines, path)
     with bulk():
+        chain = chain_problems(events, lines=split.lines)
+        lengths = list(map(len, split.lines))
+        # The lines go before the records are made: the memory is used again.
+        del split
         state = State(initial_stage=initial)
         made = fold_onto(state, events)
-        chain = chain_problems(events, lines=split.lines)
-        starts, lines = split.starts or [], split.lines
         # A version whose record is still the one its register event made is read from
         # that line later; the others are copied into the records file.
         registered = {
-            key: (starts[at], len(lines[at]), ref)
+            key: (starts[at], lengths[at], ref)
             for key, at in made.items()
             if (ref := ref_of(events[at]))
         }
     state.anomalies[:0] = chain
-    return Folded(state, _end_of(split, 0), chain, len(events), registered)
+    return Folded(state, end, chain, len(events), registered)
 
 
 def _end_of(split: Split, start: int, before: TrailEnd = EMPTY) -> TrailEnd:
