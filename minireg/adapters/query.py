@@ -372,8 +372,12 @@ def run_list(
         return [c for c in header if c in keep]
 
     def first(header: list[str]) -> list[str]:
+        # What the rows are picked and sorted on; "version" keeps one column in any case.
         asked = " ".join(text for text in (where, sort) if text)
-        return ["model", "version", *(c for c in header if c in asked)]
+        wanted = {"version", *(c for c in header if c in asked)}
+        if model is not None:
+            wanted.add("model")
+        return [c for c in header if c in wanted]
 
     frame, header, widen = _load(storage, config, pick, first)
     if model is not None:
