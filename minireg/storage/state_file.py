@@ -27,6 +27,7 @@ import contextlib
 import marshal
 import os
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -184,24 +185,25 @@ def _rewrite(
     old, base, was = b"", 0, Places()
     if source is not None:
         old, base, was = read_at(source.fd, source.size, 0), len(source.keys), source.places
-    places = Places()
+    rows: list[tuple[int, int, int]] = []
     chunks: list[bytes] = []
     at = 0
     with bulk():
         for key, slot in versions.slots.items():
-            if key in events:
-                places.add(*events[key])
-                continue
-            if slot < base and key not in versions.changed:
-                if was.refs[slot]:
-                    places.add(was.offsets[slot], was.lengths[slot], was.refs[slot])
-                    continue
-                data = old[was.offsets[slot] : was.offsets[slot] + was.lengths[slot]]
-            else:
-                data = blob(versions[key])
-            places.add(at, len(data))
-            chunks.append(data)
-            at += len(data)
+            place = events.get(key)
+            if place is None:
+                if slot < base and key not in versions.changed:
+                    if was.refs[slot]:
+                        rows.append((was.offsets[slot], was.lengths[slot], was.refs[slot]))
+                        continue
+                    data = old[was.offsets[slot] : was.offsets[slot] + was.lengths[slot]]
+                else:
+                    data = blob(versions[key])
+                place = (at, len(data), 0)
+                chunks.append(data)
+                at += len(data)
+            rows.append(place)
+        places = Places.of(rows)
     path = cache / f"{_RECORDS}{os.urandom(6).hex()}.marshal"
     write_quickly(path, b"".join(chunks))
     if not path.exists():
@@ -251,12 +253,10 @@ def _key_columns(versions: Versions) -> tuple[dict[str, int], array.array[int], 
     versions when nothing was deleted (a write adds a few), else made again."""
     source = versions.source if isinstance(versions.source, RecordFile) else None
     if source is None or versions.deleted:
-        models: dict[str, int] = {}
-        model_ids, numbers = array.array("I"), array.array("q")
-        for model, number in versions.slots:
-            model_ids.append(models.setdefault(model, len(models)))
-            numbers.append(number)
-        return models, model_ids, numbers
+        names = list(map(itemgetter(0), versions.slots))
+        models = {name: at for at, name in enumerate(dict.fromkeys(names))}
+        model_ids = array.array("I", map(models.__getitem__, names))
+        return models, model_ids, array.array("q", map(itemgetter(1), versions.slots))
     models = {name: at for at, name in enumerate(source.models)}
     model_ids, numbers = array.array("I", source.model_ids), array.array("q", source.numbers)
     for model, number in list(versions.slots)[len(source.keys) :]:

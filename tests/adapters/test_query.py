@@ -294,3 +294,30 @@ def test_a_query_without_the_stamp_filters_first_and_gives_the_same_rows(
     assert _list(several, *args) == stamped
     assert run_cli("list", *args, "--registry", str(several.root)).stdout == table.stdout
     assert stamped
+
+
+def test_numbers_straight_from_the_records_read_as_their_ledger_text_would() -> None:
+    from minireg.adapters.query import records_frame, typed_frame
+    from minireg.domain.ledger import column_cells, columns
+    from minireg.domain.records import VersionRecord
+
+    recs = [
+        VersionRecord("a", 1, artifact_bytes=5, metrics={"auc": 0.1 + 0.2, "n": 3.0}),
+        VersionRecord("a", 2, artifact_bytes=2**40, metrics={"auc": float("nan")}),
+        VersionRecord("b", 1, metrics={"auc": -0.0, "odd": 1, "flag": True}),  # not all floats
+    ]
+    cols = columns(recs)
+    want = typed_frame(cols, by_column=column_cells(recs, cols))
+    pd.testing.assert_frame_equal(records_frame(recs, cols), want)
+    assert list(want.dtypes[["version", "artifact_bytes", "metric.auc", "metric.odd"]]) == [
+        "int64",
+        "int64",
+        "float64",
+        "float64",
+    ]
+    huge = [VersionRecord("a", 1, artifact_bytes=2**70)]  # beyond int64: the text path decides
+    pd.testing.assert_frame_equal(
+        records_frame(huge, ["artifact_bytes"]),
+        typed_frame(["artifact_bytes"], by_column=column_cells(huge, ["artifact_bytes"])),
+    )
+    assert records_frame([], cols).empty

@@ -297,6 +297,22 @@ def test_an_unterminated_last_event_that_goes_on_is_a_torn_line(
     assert len(reg.state().versions) == 1
 
 
+def test_an_unterminated_last_event_given_its_newline_back_ends_after_it(
+    reg: minireg.Registry, artifact: Path
+) -> None:
+    _register(reg, artifact, 2)
+    events = reg.storage.events_path
+    events.write_bytes(events.read_bytes()[:-1])  # an editor trimmed the final newline
+    assert reg.storage.state(reg.config.initial_stage).end.size == events.stat().st_size
+    with open(events, "ab") as fh:
+        fh.write(b"\n")  # and a checkout (or the next write) puts it back
+    folded = reg.storage.state(reg.config.initial_stage)
+    assert folded.events == 0  # read from the cache entry, not folded again
+    assert folded.end == cache.current_end(events)
+    assert folded.end.size == events.stat().st_size
+    assert_same(folded.state, reference(reg.root))
+
+
 def test_a_torn_tail_is_left_out_then_cut_by_the_next_write(
     reg: minireg.Registry, artifact: Path
 ) -> None:
