@@ -194,18 +194,24 @@ class FsspecRemote:
                 return None
         return int(info["size"]) if info.get("type", "file") == "file" else None
 
-    def inventory(self) -> dict[str, int]:
-        """Every object under the prefix: digest → size."""
+    def _files(self, *, check_bucket: bool) -> tuple[str, dict[str, Any]]:
+        """The prefix and every file under ``<prefix>/sha256/`` (path → fsspec's details);
+        with ``check_bucket``, a missing bucket is an error rather than no files."""
         fs, root = self._filesystem()
         with self._translated("list its objects"):
             if not self.atomic_put:
                 self._require_folder(fs, root)
             try:
-                found = fs.find(f"{root}/sha256", detail=True)
+                found: dict[str, Any] = fs.find(f"{root}/sha256", detail=True)
             except FileNotFoundError:
-                if self.atomic_put:
+                if check_bucket and self.atomic_put:
                     self.check()  # no bucket: says so; else the prefix is just empty
-                return {}
+                return root, {}
+        return root, found
+
+    def inventory(self) -> dict[str, int]:
+        """Every object under the prefix: digest → size."""
+        _, found = self._files(check_bucket=True)
         sizes: dict[str, int] = {}
         for path, info in found.items():
             digest = digest_of_key(str(path))
@@ -215,14 +221,7 @@ class FsspecRemote:
 
     def listing(self) -> list[RemoteEntry]:
         """Every file under ``<prefix>/sha256/``, temporary names included, with its age."""
-        fs, root = self._filesystem()
-        with self._translated("list its objects"):
-            if not self.atomic_put:
-                self._require_folder(fs, root)
-            try:
-                found = fs.find(f"{root}/sha256", detail=True)
-            except FileNotFoundError:
-                return []
+        root, found = self._files(check_bucket=False)
         return [
             RemoteEntry(str(path)[len(root) + 1 :], int(info.get("size") or 0), _modified(info))
             for path, info in found.items()
