@@ -3,9 +3,8 @@
 A new version of a model is always that model's highest, so its row goes
 right after the model's last row, and when it brings no new column every
 other row keeps its bytes. :func:`plan` finds the place and the number of one
-new version; :func:`insert_rows` puts the rows of many (a batch of
-registrations, several models at once) in place, as pieces between the
-unchanged stretches of the old ledger. The result equals
+new version; :func:`insert_rows` says where the rows of many (a batch of
+registrations, several models at once) go, as edits of the old ledger. The result equals
 :func:`minireg.domain.ledger.render_csv` of all the versions, which the tests
 check (a property test for batches). Anything unusual (a cell spanning lines,
 a new column, a number that is not the model's next) answers None, and the
@@ -19,7 +18,7 @@ import io
 from dataclasses import dataclass
 
 from minireg.domain.ledger import columns, row
-from minireg.domain.ledger_rows import bisect_rows, rows_are_lines
+from minireg.domain.ledger_rows import Bytes, Edit, bisect_rows, rows_are_lines
 from minireg.domain.records import VersionRecord
 
 
@@ -27,14 +26,14 @@ def _model_of(line: bytes) -> bytes:
     return line.split(b",", 1)[0]
 
 
-def model_span(ledger: bytes, model: str) -> tuple[int, int]:
+def model_span(ledger: Bytes, model: str) -> tuple[int, int]:
     """Where the rows of ``model`` are in ``ledger`` (sorted by model): ``ledger[lo:hi]``."""
     key = model.encode("utf-8")
     lo = bisect_rows(ledger, lambda line: _model_of(line) < key)
     return lo, bisect_rows(ledger, lambda line: _model_of(line) <= key)
 
 
-def header_of(ledger: bytes, rows: int | None = None, known: bool = False) -> list[str] | None:
+def header_of(ledger: Bytes, rows: int | None = None, known: bool = False) -> list[str] | None:
     """The ledger's header when every row sits on one line (see :func:`rows_are_lines`),
     else None (so are a ledger that is not minireg's and an empty one)."""
     if not rows_are_lines(ledger, rows, known):
@@ -66,7 +65,7 @@ class Plan:
         return b"".join([self.ledger[: self.offset], new, self.ledger[self.offset :]])
 
 
-def _place(ledger: bytes, model: str) -> tuple[int, int] | None:
+def _place(ledger: Bytes, model: str) -> tuple[int, int] | None:
     """The offset a new row of ``model`` goes at and the number it gets (None: the
     model's last version is not a number)."""
     key = model.encode("utf-8")
@@ -109,10 +108,10 @@ def _rows(records: list[VersionRecord], header: list[str]) -> bytes | None:
 
 
 def insert_rows(
-    ledger: bytes, new: list[VersionRecord], rows: int | None = None, known: bool = False
-) -> list[bytes | memoryview] | None:
-    """``ledger`` (the exact view before ``new``) with the rows of the new versions in place,
-    as pieces: the unchanged stretches of ``ledger`` (not copied) and the new rows.
+    ledger: Bytes, new: list[VersionRecord], rows: int | None = None, known: bool = False
+) -> list[Edit] | None:
+    """Where the rows of the new versions go in ``ledger`` (the exact view before ``new``):
+    one edit per model, inserting its rows (start == end), in the ledger's order.
 
     ``new`` are registrations in any order and of any models; each model's must
     be numbered on from the ledger's highest version of it (1, 2, … for a new
@@ -127,9 +126,7 @@ def insert_rows(
     by_model: dict[str, list[VersionRecord]] = {}
     for rec in new:
         by_model.setdefault(rec.model, []).append(rec)
-    whole = memoryview(ledger)
-    pieces: list[bytes | memoryview] = []
-    done = 0  # ledger[:done] is in pieces already
+    edits: list[Edit] = []
     for model in sorted(by_model):  # str order is UTF-8 byte order: the ledger's order
         placed = _place(ledger, model)
         records = sorted(by_model[model], key=lambda rec: rec.version)
@@ -140,6 +137,5 @@ def insert_rows(
         added = _rows(records, header)
         if added is None:
             return None
-        pieces += [whole[done : placed[0]], added]
-        done = placed[0]
-    return [*pieces, whole[done:]]
+        edits.append((placed[0], placed[0], added))
+    return edits

@@ -17,7 +17,7 @@ import io
 from collections.abc import Callable
 
 from minireg.domain.ledger import row
-from minireg.domain.ledger_rows import bisect_rows, row_end, rows_are_lines
+from minireg.domain.ledger_rows import Bytes, Edit, bisect_rows, edited, row_end, rows_are_lines
 from minireg.domain.records import VersionRecord
 
 
@@ -51,23 +51,16 @@ def replace_rows(
     count (see :func:`~minireg.domain.ledger_rows.rows_are_lines`).
     """
     spans = row_spans(ledger, changed, columns, rows)
-    if spans is None:
-        return None
-    pieces, at = [], 0
-    for start, end, new in spans:
-        pieces += [ledger[at:start], new]
-        at = end
-    pieces.append(ledger[at:])
-    return b"".join(pieces)
+    return None if spans is None else edited(ledger, spans)
 
 
 def row_spans(
-    ledger: bytes,
+    ledger: Bytes,
     changed: list[VersionRecord],
     columns: list[str],
     rows: int | None = None,
     known: bool = False,
-) -> list[tuple[int, int, bytes]] | None:
+) -> list[Edit] | None:
     """What :func:`replace_rows` does, as (start, end, new row) in order: the bytes of
     ``ledger`` from start to end make way for the new row; None as there. ``known``:
     the rows are lines, as the ledger stamp says (see :func:`rows_are_lines`)."""

@@ -28,12 +28,14 @@ from minireg._version import TOOL
 from minireg.domain import ledger_append, ledger_update
 from minireg.domain.config import Config
 from minireg.domain.ledger import columns, render_csv
+from minireg.domain.ledger_rows import Edit
 from minireg.domain.records import Draft, Event, VersionRecord, chain
 from minireg.domain.state import State, apply
 from minireg.errors import IntegrityError
 from minireg.storage import Storage
 from minireg.storage.atomic import Data
 from minireg.storage.cache import Folded
+from minireg.storage.ledger_file import LedgerFile
 
 log = logging.getLogger("minireg")
 
@@ -97,21 +99,25 @@ class Writer:
                 return [], state
             new = chain(drafts, head=state.head, time=time, actor=actor, tool=TOOL)
             ledger_before = self._insertable_ledger(folded)
-            end = storage.append_events(new)  # the commit point
-            before = _touched(state, new)
-            for event in new:
-                apply(state, event, f"line {state.count + 1}")
-            self._update_views(Folded(state, end, [], len(new)), new, before, ledger_before)
+            try:
+                end = storage.append_events(new)  # the commit point
+                before = _touched(state, new)
+                for event in new:
+                    apply(state, event, f"line {state.count + 1}")
+                self._update_views(Folded(state, end, [], len(new)), new, before, ledger_before)
+            finally:
+                if ledger_before is not None:
+                    ledger_before[0].close()
             self.notify(new, state.head, "")
         return new, state
 
-    def _insertable_ledger(self, folded: Folded) -> tuple[bytes, bool] | None:
-        """The CSV ledger's bytes when the change can be made to its rows in place, and
+    def _insertable_ledger(self, folded: Folded) -> tuple[LedgerFile, bool] | None:
+        """The CSV ledger, open, when the change can be made to its rows in place, and
         whether the stamp says every row is one line.
 
         Only when the stamp vouches that ``ledger.csv`` is exactly the view of the
         state before the change; inserting or replacing rows then gives the bytes
-        of a full render without rendering every row again.
+        of a full render without rendering every row again (or reading the others).
         """
         if self.config.format != "csv":
             return None
@@ -122,7 +128,7 @@ class Writer:
         folded: Folded,
         new: list[Event],
         before: dict[tuple[str, int], VersionRecord | None],
-        ledger_before: tuple[bytes, bool] | None,
+        ledger_before: tuple[LedgerFile, bool] | None,
     ) -> None:
         """After the commit point: the read cache and the ledger; a failure is a warning.
 
@@ -131,9 +137,11 @@ class Writer:
         """
         try:
             self.storage.save_state(folded)
-            data = self._inserted(folded.state, new, before, ledger_before)
-            lines = data is not None
-            if data is None:
+            edits = self._edits(folded.state, new, before, ledger_before)
+            lines = edits is not None
+            if ledger_before is not None and edits is not None:
+                data: Data = ledger_before[0].pieces(edits)
+            else:
                 data = self.render(folded.state)
             self.storage.write_ledger(data, folded.end, lines=lines)
         except (OSError, IntegrityError) as exc:
@@ -146,20 +154,17 @@ class Writer:
             )
 
     @staticmethod
-    def _inserted(
+    def _edits(
         state: State,
         new: list[Event],
         before: dict[tuple[str, int], VersionRecord | None],
-        vouched: tuple[bytes, bool] | None,
-    ) -> Data | None:
-        """The ledger after ``new``, made from the rows they touch (None: render it all).
-
-        In pieces: the unchanged stretches of the old ledger (not copied) and the new rows.
-        """
+        vouched: tuple[LedgerFile, bool] | None,
+    ) -> list[Edit] | None:
+        """The edits that make the ledger after ``new`` from the one before, touching only
+        the rows they change (None: render it all)."""
         if vouched is None:
             return None
         ledger_before, known = vouched
-        whole = memoryview(ledger_before)
         if new and all(e.action == "register" for e in new):  # one register, or a batch
             added = [state.versions[(e.model, e.version or 0)] for e in new]
             shown = len(state.versions) - len(new)
@@ -175,15 +180,7 @@ class Writer:
             # The touched versions kept their metric, param and tag names, so every
             # column stays: the ledger's own header (checked by row_spans) is the one.
             cols = _header(ledger_before[: ledger_before.find(b"\n")].decode("utf-8"))
-        spans = ledger_update.row_spans(ledger_before, changed, cols, len(state.versions), known)
-        if spans is None:
-            return None
-        pieces: list[bytes | memoryview] = []
-        at = 0
-        for start, end, row in spans:
-            pieces += [whole[at:start], row]
-            at = end
-        return [*pieces, whole[at:]]
+        return ledger_update.row_spans(ledger_before, changed, cols, len(state.versions), known)
 
     def render(self, state: State, fmt: str | None = None) -> bytes:
         """The ledger bytes for ``state`` in ``fmt`` (default: the configured format)."""

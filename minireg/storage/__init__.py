@@ -14,6 +14,7 @@ from minireg.domain.chain import Trail
 from minireg.domain.records import Event
 from minireg.storage.atomic import Data
 from minireg.storage.cache import Folded, TrailEnd
+from minireg.storage.ledger_file import LedgerFile
 from minireg.storage.objects import ObjectStore, Progress, Stored
 from minireg.storage.remote import RemoteStore
 
@@ -108,8 +109,9 @@ class Storage(Protocol):
         """The ledger's bytes when they are known to be the view of the trail up to ``end``."""
         ...
 
-    def vouched_rows(self, end: TrailEnd) -> tuple[bytes, bool] | None:
-        """:meth:`vouched_ledger`, and whether every row is known to be one line."""
+    def vouched_rows(self, end: TrailEnd) -> tuple[LedgerFile, bool] | None:
+        """The ledger open for reading (the caller closes it) when :meth:`vouched_ledger`
+        would give its bytes, and whether every row is known to be one line."""
         ...
 
     def put_path(self, src: Path, progress: Progress | None = None) -> Stored:

@@ -10,6 +10,7 @@ since a PID only means something there.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import threading
@@ -17,6 +18,9 @@ import time
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
+
+from minireg.storage.pread import read_at
 
 TMP_PREFIX = ".tmp-"
 FOREIGN_ORPHAN_AGE = 24 * 3600.0
@@ -54,28 +58,72 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-Data = bytes | Sequence[bytes | memoryview]
-"""A file's bytes, whole or in pieces written one after the other."""
+class Stretch(NamedTuple):
+    """``length`` bytes of the open file ``fd`` from ``offset``, to be copied as they are."""
+
+    fd: int
+    offset: int
+    length: int
+
+
+Data = bytes | Sequence[bytes | memoryview | Stretch]
+"""A file's bytes, whole or in pieces written one after the other: bytes, or stretches of
+another file (copied by the kernel where it can, never read into memory)."""
+
+_CHUNK = 1 << 20
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.EPERM}
+_kernel_copy = [hasattr(os, "copy_file_range")]
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _copy_some(src: Stretch, fd: int, offset: int, left: int) -> int:
+    """Copy up to ``left`` bytes of ``src`` from ``offset`` to the end of ``fd``; how many."""
+    if _kernel_copy[0]:
+        try:
+            return os.copy_file_range(src.fd, fd, min(left, 1 << 30), offset)
+        except OSError as exc:
+            if exc.errno not in _NO_KERNEL_COPY:
+                raise
+            _kernel_copy[0] = False  # this file system or kernel cannot: copy through memory
+    data = read_at(src.fd, min(left, _CHUNK), offset)
+    _write_all(fd, data)
+    return len(data)
+
+
+def _copy(src: Stretch, fd: int) -> None:
+    offset, left = src.offset, src.length
+    while left:
+        done = _copy_some(src, fd, offset, left)
+        if not done:
+            raise OSError(errno.EIO, "the file being copied got shorter while it was copied")
+        offset, left = offset + done, left - done
 
 
 def atomic_write(target: Path, data: Data) -> int:
     """Replace ``target`` with ``data`` so readers see the old file or the new one, never half.
 
     ``data`` may come in pieces (written one after the other, never joined: a
-    large ledger changed in one row is its two unchanged parts and the row).
+    large ledger changed in one row is its two unchanged stretches, copied from
+    the old file, and the row).
     fsync before replace, or a crash can leave an empty file under the real name.
     Returns the inode of the new file.
     """
     tmp = temp_name(target)
     try:
-        with open(tmp, "xb") as fh:
-            if isinstance(data, bytes):
-                fh.write(data)
-            else:
-                fh.writelines(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-            inode = os.fstat(fh.fileno()).st_ino
+        with open(tmp, "xb", buffering=0) as fh:
+            fd = fh.fileno()
+            for piece in [data] if isinstance(data, bytes) else data:
+                if isinstance(piece, Stretch):
+                    _copy(piece, fd)
+                else:
+                    _write_all(fd, piece)
+            os.fsync(fd)
+            inode = os.fstat(fd).st_ino
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -65,6 +65,7 @@ from minireg.domain.state import State, fold_onto
 from minireg.errors import IntegrityError
 from minireg.storage import state_file
 from minireg.storage.events import bulk, parse_lines
+from minireg.storage.ledger_file import LedgerFile
 from minireg.storage.pread import read_at
 from minireg.storage.records import ref_of
 from minireg.storage.state_file import INDEX_NAME, write_quickly
@@ -344,11 +345,15 @@ def stamp_ledger(cache: Path, end: TrailEnd, ledger: Path, inode: int, lines: bo
 def vouched_ledger(cache: Path, end: TrailEnd, ledger: Path) -> bytes | None:
     """The ledger's bytes if the stamp vouches for them as the view of the trail up to ``end``."""
     found = vouched_rows(cache, end, ledger)
-    return None if found is None else found[0]
+    if found is None:
+        return None
+    with found[0] as view:
+        return view[:]
 
 
-def vouched_rows(cache: Path, end: TrailEnd, ledger: Path) -> tuple[bytes, bool] | None:
-    """:func:`vouched_ledger`, and whether the stamp says every row is one line."""
+def vouched_rows(cache: Path, end: TrailEnd, ledger: Path) -> tuple[LedgerFile, bool] | None:
+    """The ledger file, open, if the stamp vouches for it as the view of the trail up to
+    ``end``, and whether the stamp says every row is one line. The caller closes it."""
     try:
         stamp = json.loads((cache / STAMP_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -358,12 +363,17 @@ def vouched_rows(cache: Path, end: TrailEnd, ledger: Path) -> tuple[bytes, bool]
     if stamp.get("end") != end.as_list():
         return None
     try:
-        with open(ledger, "rb") as fh:
-            if _identity(os.fstat(fh.fileno())) != stamp.get("file"):
-                return None
-            return fh.read(), stamp.get("lines") is True
+        fd = os.open(ledger, os.O_RDONLY | getattr(os, "O_BINARY", 0))
     except OSError:
         return None
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        st = None
+    if st is None or _identity(st) != stamp.get("file"):
+        os.close(fd)
+        return None
+    return LedgerFile(fd, st.st_size), stamp.get("lines") is True
 
 
 # -- in a process -------------------------------------------------------------------

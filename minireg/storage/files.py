@@ -15,6 +15,7 @@ from minireg.storage import cache
 from minireg.storage.atomic import Data, atomic_write, remove_orphans
 from minireg.storage.cache import Folded, TrailEnd
 from minireg.storage.events import parse_lines
+from minireg.storage.ledger_file import LedgerFile
 from minireg.storage.lock import LOCK_NAME, registry_lock
 from minireg.storage.objects import ObjectStore, Progress, Stored
 from minireg.storage.pread import read_at
@@ -287,8 +288,9 @@ class FileStorage:
         """The ledger's bytes when the stamp vouches they are the view of the trail to ``end``."""
         return cache.vouched_ledger(self.cache, end, self.ledger_path)
 
-    def vouched_rows(self, end: TrailEnd) -> tuple[bytes, bool] | None:
-        """:meth:`vouched_ledger`, and whether the stamp says every row is one line."""
+    def vouched_rows(self, end: TrailEnd) -> tuple[LedgerFile, bool] | None:
+        """The ledger open for reading (the caller closes it) when the stamp vouches for it,
+        and whether the stamp says every row is one line."""
         return cache.vouched_rows(self.cache, end, self.ledger_path)
 
     def read_object(self, digest: str) -> bytes | None:

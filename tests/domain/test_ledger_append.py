@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from minireg.domain.ledger import columns, render_csv
 from minireg.domain.ledger_append import insert_rows
+from minireg.domain.ledger_rows import edited
 from minireg.domain.records import VersionRecord
 
 MODELS = ("a", "a-b", "a.b", "a0", "B", "b", "churn", "zz", "ü")
@@ -29,9 +30,9 @@ record = st.fixed_dictionaries(
 
 
 def inserted(ledger: bytes, new: list[VersionRecord]) -> bytes | None:
-    """:func:`insert_rows`' pieces joined (None stays None)."""
-    pieces = insert_rows(ledger, new)
-    return None if pieces is None else b"".join(pieces)
+    """:func:`insert_rows`' edits made (None stays None)."""
+    edits = insert_rows(ledger, new)
+    return None if edits is None else edited(ledger, edits)
 
 
 def numbered(
