@@ -58,8 +58,10 @@ class Storage(Protocol):
         """Every event of the audit trail, in order, unchecked (history, export, XLSX)."""
         ...
 
-    def state(self, initial: str) -> Folded:
-        """The current state and where the trail ends: the read cache plus the new events."""
+    def state(self, initial: str, *, checked: bool = True) -> Folded:
+        """The current state and where the trail ends: the read cache plus the new events
+        (``checked`` False: the hash chain need not be checked, for reads that never
+        report it)."""
         ...
 
     def save_state(self, folded: Folded) -> None:

@@ -7,7 +7,9 @@ event line there (the *head*, with its newline when it has one):
 
 - ``.cache/state.marshal`` (see :mod:`minireg.storage.state_file`): the
   state folded from the trail up to that end, with the hash chain's problems
-  (so a writer can refuse a bad trail without hashing every event again);
+  (so a writer can refuse a bad trail without hashing every event again), or
+  a note that a read made it without checking the chain (no read reports it:
+  the first write checks it once, see :func:`fold_trail`);
   its records are read one by one as they are needed, from the cache's
   records file or from their register event's line in the trail itself
   (:mod:`minireg.storage.records`);
@@ -185,7 +187,8 @@ class Folded:
 
     state: State
     end: TrailEnd
-    chain: list[str]
+    chain: list[str] | None
+    """The hash chain's problems (None: not checked, see :func:`fold_trail`)."""
     events: int
     """How many events were folded to get here (0 when the cache was current)."""
     registered: dict[tuple[str, int], tuple[int, int, int]] | None = None
@@ -193,12 +196,12 @@ class Folded:
     event's line lies (offset, length, :func:`~minireg.storage.records.ref_of`)."""
 
 
-def _fold_all(data: bytes, path: Path, initial: str) -> Folded:
+def _fold_all(data: bytes, path: Path, initial: str, check: bool = True) -> Folded:
     split = split_events(data, starts=True)
     end, starts = _end_of(split, 0), split.starts or []
     events = parse_lines(split.lines, path)
     with bulk():
-        chain = chain_problems(events, lines=split.lines)
+        chain = chain_problems(events, lines=split.lines) if check else None
         lengths = list(map(len, split.lines))
         # The lines go before the records are made: the memory is used again.
         del split
@@ -211,8 +214,17 @@ def _fold_all(data: bytes, path: Path, initial: str) -> Folded:
             for key, at in made.items()
             if (ref := ref_of(events[at]))
         }
-    state.anomalies[:0] = chain
+    state.anomalies[:0] = chain or []
     return Folded(state, end, chain, len(events), registered)
+
+
+def _chain_to(fd: int, end: TrailEnd, path: Path) -> list[str]:
+    """The hash chain's problems in the trail up to ``end`` (the check a reader left out)."""
+    data = read_at(fd, end.size, 0)
+    while len(data) < end.size and (more := read_at(fd, end.size - len(data), len(data))):
+        data += more
+    split = split_events(data)
+    return chain_problems(parse_lines(split.lines, path), lines=split.lines)
 
 
 def _end_of(split: Split, start: int, before: TrailEnd = EMPTY) -> TrailEnd:
@@ -224,15 +236,16 @@ def _end_of(split: Split, start: int, before: TrailEnd = EMPTY) -> TrailEnd:
 def _fold_tail(entry: state_file.Entry, end: TrailEnd, tail: bytes, path: Path) -> Folded:
     state = entry.state
     split = split_events(tail)
-    chain = list(entry.chain)
+    chain = None if entry.chain is None else list(entry.chain)
     events = parse_lines(split.lines, path, first=state.count + 1) if split.lines else []
     if events:
-        chain += chain_problems(
-            events, lines=split.lines, after=state.head, after_number=state.count
-        )
+        if chain is not None:
+            chain += chain_problems(
+                events, lines=split.lines, after=state.head, after_number=state.count
+            )
         with bulk():
             fold_onto(state, events, first=state.count + 1)
-    state.anomalies[:0] = chain
+    state.anomalies[:0] = chain or []
     return Folded(state, _end_of(split, end.size, end), chain, len(events))
 
 
@@ -249,11 +262,18 @@ def fold_trail(
     cache: Path,
     initial: str,
     saving: Callable[[], AbstractContextManager[bool]],
+    checked: bool = True,
 ) -> Folded:
     """The state of the trail at ``path``: the cached entry plus its tail, or a full fold.
 
     ``saving`` holds the registry lock if it can (yielding whether it does):
     the state is saved under it after a long fold.
+
+    ``checked`` False is for reads that never report the hash chain's problems:
+    a full fold then leaves the chain unchecked (a quarter of the time of the
+    first read after a clone), and says so in the cache entry. A checked read
+    (every write, ``hooks run``, :meth:`Registry.state`) of such an entry checks
+    the chain up to the entry's end first, once, and saves the entry checked.
 
     Raises:
         IntegrityError: a line is not an event (a git conflict marker, say).
@@ -264,18 +284,22 @@ def fold_trail(
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         return _fold_all(b"", path, initial)
+    now_checked = False
     try:
         tail = None if entry is None else _tail(_file_reader(fd), TrailEnd(*entry.end))
         if entry is not None and tail is not None:
             records = entry.records
             records.recover = _recovery(path, cache, TrailEnd(*entry.end), records.keys, initial)
             end, tail = _terminated(_file_reader(fd), TrailEnd(*entry.end), tail)
+            if checked and entry.chain is None:
+                entry.chain = _chain_to(fd, TrailEnd(*entry.end), path)
+                now_checked = True
             folded = _fold_tail(entry, end, tail, path)
         else:
-            folded = _fold_all(_read_all(fd), path, initial)
+            folded = _fold_all(_read_all(fd), path, initial, check=checked)
     finally:
         os.close(fd)
-    if entry is None or tail is None or folded.events >= SAVE_AFTER:
+    if entry is None or tail is None or folded.events >= SAVE_AFTER or now_checked:
         with saving() as held:
             if held:
                 save_state(cache, folded)

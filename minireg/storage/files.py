@@ -132,16 +132,19 @@ class FileStorage:
         """
         return parse_lines(split_events(self._read_bytes()).lines, self.events_path)
 
-    def state(self, initial: str) -> Folded:
+    def state(self, initial: str, *, checked: bool = True) -> Folded:
         """The current state: the read cache's entry and the events after it (see
-        :mod:`minireg.storage.cache`), or a fold of the whole trail.
+        :mod:`minireg.storage.cache`), or a fold of the whole trail. ``checked``
+        False: the hash chain need not be checked (for reads that never report it).
 
         Raises:
             IntegrityError: a line is not an event.
             LocalIOError: the trail cannot be read.
         """
         try:
-            return cache.fold_trail(self.events_path, self.cache, initial, self._saving)
+            return cache.fold_trail(
+                self.events_path, self.cache, initial, self._saving, checked=checked
+            )
         except OSError as exc:
             raise local_io_error(exc, self.events_path, None, "read") from exc
 

@@ -66,7 +66,8 @@ class Entry:
 
     state: State
     end: tuple[int, int, str]
-    chain: list[str]
+    chain: list[str] | None
+    """The hash chain's problems; None when a reader folded without checking it."""
     records: RecordFile
 
 
@@ -119,19 +120,21 @@ def _entry(cache: Path, body: dict[str, Any], initial: str) -> Entry:
     end = tuple(body["end"])
     if len(end) != 3:
         raise ValueError("a bad key")
-    return Entry(state, (int(end[0]), int(end[1]), str(end[2])), list(body["chain"]), records)
+    chain = None if body["chain"] is None else list(body["chain"])
+    return Entry(state, (int(end[0]), int(end[1]), str(end[2])), chain, records)
 
 
 def save(
     cache: Path,
     state: State,
     end: tuple[int, int, str],
-    chain: list[str],
+    chain: list[str] | None,
     events: dict[Key, tuple[int, int, int]] | None = None,
 ) -> None:
     """Record ``state`` (the fold of the trail up to ``end``) in ``cache``; only under the lock.
 
-    ``chain`` are the hash chain's problems, which lead ``state.anomalies``.
+    ``chain`` are the hash chain's problems, which lead ``state.anomalies`` (None: not
+    checked, see :func:`minireg.storage.cache.fold_trail`).
     ``events`` places records at their register event's line (offset, length,
     :func:`~minireg.storage.records.ref_of`): a full fold knows which. Appends
     the records that changed to the records file the state was read from, when
@@ -212,7 +215,7 @@ def _rewrite(
 
 
 def _write_index(
-    cache: Path, state: State, end: tuple[int, int, str], chain: list[str], path: Path,
+    cache: Path, state: State, end: tuple[int, int, str], chain: list[str] | None, path: Path,
     places: Places,
 ) -> None:  # fmt: skip
     versions = state.versions
@@ -223,7 +226,7 @@ def _write_index(
     stage_ids = array.array("H", map(names.__getitem__, versions.stages))
     if versions.deleted:  # slots are not positions: keep the stages of live slots only
         stage_ids = array.array("H", (stage_ids[slot] for slot in versions.slots.values()))
-    chain_count = len(chain)
+    chain_count = len(chain or ())
     body = {
         "format": _FORMAT,
         "end": end,
