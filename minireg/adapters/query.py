@@ -124,7 +124,7 @@ def _load(
     (what a query filters and sorts on); the returned function adds the other
     picked columns for the rows left, so 100,000 versions cost a few columns.
     """
-    folded = storage.state(config.initial_stage)
+    folded = storage.state(config.initial_stage, checked=False)  # reads never report the chain
     if config.format == "csv":
         data = storage.vouched_ledger(folded.end)
         if data is not None:
