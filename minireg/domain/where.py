@@ -123,6 +123,12 @@ def default_columns(names: list[str]) -> list[str]:
 Values = Mapping[str, Sequence[Any]]
 Test = Callable[[Values], list[bool]]
 _PLACEHOLDER = "__minireg_column_"
+# A number as the user wrote it (up to the next character that ends it), and the forms
+# Python reads without a warning: "1and" parses, with a SyntaxWarning on stderr.
+_NUMBER_RUN = re.compile(r"(?<![\w.])\.?\d[\w.]*(?:(?<=[eE])[+-][\w.]*)?")
+_NUMBER = re.compile(
+    r"(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?|0[xXoObB][\da-fA-F_]+"
+)
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.Eq: operator.eq,
     ast.NotEq: operator.ne,
@@ -185,6 +191,8 @@ def _without_backticks(expression: str) -> tuple[str, dict[str, str]]:
         if at % 2 == 0:
             if "#" in part or "`" in part:
                 raise Unsupported("a comment or an unclosed backtick")
+            if not all(map(_NUMBER.fullmatch, _NUMBER_RUN.findall(part))):
+                raise Unsupported("a number Python would warn about")
         elif part.startswith("`"):
             placeholder = f"{_PLACEHOLDER}{len(names)}"
             names[placeholder] = part[1:-1]
