@@ -7,13 +7,16 @@ The versions come from ``ledger.csv`` when the ledger stamp vouches that it
 is exactly the view of the current events (pandas' C parser reads 100,000
 rows in a fraction of the time a fold of the events takes); otherwise from
 the fold. Both paths give the same cells, typed the same way.
+
+From the fold, ``list --where/--sort/--columns`` first tries
+:mod:`minireg.domain.where`, which evaluates the common conditions on the records
+themselves without importing pandas; anything outside its subset comes here.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -21,15 +24,24 @@ from typing import TYPE_CHECKING, Any
 from minireg.domain.config import Config
 from minireg.domain.decisions import no_model
 from minireg.domain.ledger import column_cells, column_values, columns
+from minireg.domain.query_rows import list_rows
 from minireg.domain.records import Event, VersionRecord
+from minireg.domain.where import (
+    DATE_COLUMNS,
+    DEFAULT_COLUMNS,
+    INT_COLUMNS,
+    Unsupported,
+    column_list,
+    default_columns,
+    quote_columns,
+)
 from minireg.errors import InvalidInput
 from minireg.storage import Storage
+from minireg.storage.cache import Folded
 
 if TYPE_CHECKING:
     import pandas as pd
 
-DATE_COLUMNS = ("created_at", "approved_at", "training_date")
-INT_COLUMNS = ("version", "artifact_bytes")
 EVENT_COLUMNS = (
     "seq",
     "time",
@@ -44,10 +56,6 @@ EVENT_COLUMNS = (
     "prev",
     "hash",
 )
-# The columns `list --where` shows when --columns is not given (metrics follow).
-DEFAULT_COLUMNS = ("model", "version", "stage", "aliases", "created_at", "git_commit")
-_STRINGS = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`)""")
-_DOTTED = re.compile(r"(?<![\w.`])(metric|param|tag)\.([\w.\-/]*\w)")
 
 
 def typed_frame(
@@ -113,6 +121,7 @@ def _load(
     config: Config,
     pick: Callable[[list[str]], list[str]] | None = None,
     first: Callable[[list[str]], list[str]] | None = None,
+    read: tuple[Folded, bytes | None] | None = None,
 ) -> tuple[pd.DataFrame, list[str], Widen]:
     """The versions frame, the ledger's full header, and what widens a narrowed frame.
 
@@ -123,15 +132,14 @@ def _load(
     stamps it). There, ``first`` names the columns to build for every version
     (what a query filters and sorts on); the returned function adds the other
     picked columns for the rows left, so 100,000 versions cost a few columns.
+    ``read`` is the state and vouched-for ledger (see :func:`_read`) when already read.
     """
-    folded = storage.state(config.initial_stage, checked=False)  # reads never report the chain
-    if config.format == "csv":
-        data = storage.vouched_ledger(folded.end)
-        if data is not None:
-            line = data.split(b"\n", 1)[0].decode("utf-8")
-            header = next(csv.reader([line]), [])
-            usecols = pick(header) if pick is not None else None
-            return typed_frame([], csv=data, usecols=usecols), header, _as_is
+    folded, data = read if read is not None else _read(storage, config)
+    if data is not None:
+        line = data.split(b"\n", 1)[0].decode("utf-8")
+        header = next(csv.reader([line]), [])
+        usecols = pick(header) if pick is not None else None
+        return typed_frame([], csv=data, usecols=usecols), header, _as_is
     records = folded.state.records()
     header = columns(records)
     keep = pick(header) if pick is not None else header
@@ -149,6 +157,13 @@ def _load(
         return pd.concat([frame, extra], axis=1)[keep]
 
     return records_frame(records, now), header, widen
+
+
+def _read(storage: Storage, config: Config) -> tuple[Folded, bytes | None]:
+    """The current state, and ``ledger.csv`` if the stamp vouches that it is its view."""
+    folded = storage.state(config.initial_stage, checked=False)  # reads never report the chain
+    vouched = storage.vouched_ledger(folded.end) if config.format == "csv" else None
+    return folded, vouched
 
 
 def _numbers(values: list[object], col: str) -> Any:
@@ -216,56 +231,9 @@ def events_frame(events: list[Event]) -> pd.DataFrame:
     )
 
 
-def quote_columns(expression: str, columns: list[str]) -> str:
-    """``expression`` with every ``metric.x``/``param.x``/``tag.x`` name in backticks.
-
-    DataFrame.query reads ``metric.auc_roc`` as attribute access; backticks
-    make it a column name, so the user's expression works as written. Text in
-    quotes or already in backticks is left alone.
-
-    Raises:
-        InvalidInput: the expression names a metric, param or tag no version has.
-    """
-    known = set(columns)
-    parts = _STRINGS.split(expression)
-
-    def sub(match: re.Match[str]) -> str:
-        name = match.group(0)
-        # The longest known column the dotted word starts with (metric.a.b, else metric.a).
-        candidate = name
-        while candidate not in known and "." in candidate[len(match.group(1)) + 1 :]:
-            candidate = candidate.rsplit(".", 1)[0]
-        if candidate not in known:
-            kind = match.group(1)
-            have = sorted(c.partition(".")[2] for c in columns if c.startswith(kind + "."))
-            listing = ", ".join(have) if have else "none"
-            raise InvalidInput(
-                f"No version has {kind} {match.group(2)!r} (--where names {name}); "
-                f"the {kind}s are: {listing}."
-            )
-        return f"`{candidate}`" + name[len(candidate) :]
-
-    return "".join(
-        part if index % 2 else _DOTTED.sub(sub, part) for index, part in enumerate(parts)
-    )
-
-
 def _reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return text.replace("BACKTICK_QUOTED_STRING_", "").rstrip(".")
-
-
-def _column_list(text: str, columns: list[str], option: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
-        raise InvalidInput(f"{option} is empty; name columns separated by commas.")
-    for name in names:
-        if name.lstrip("-") not in columns:
-            raise InvalidInput(
-                f"{option} names unknown column {name.lstrip('-')!r}; the columns are: "
-                f"{', '.join(columns)}."
-            )
-    return names
 
 
 def select(
@@ -302,7 +270,7 @@ def select(
             )
         frame = picked
     if sort:
-        keys = _column_list(sort, names, "--sort")
+        keys = column_list(sort, names, "--sort")
         frame = frame.sort_values(
             [k.lstrip("-") for k in keys],
             ascending=[not k.startswith("-") for k in keys],
@@ -310,17 +278,8 @@ def select(
             kind="stable",
         )
     if columns:
-        frame = frame[_column_list(columns, names, "--columns")]
+        frame = frame[column_list(columns, names, "--columns")]
     return frame
-
-
-def default_columns(frame: pd.DataFrame) -> list[str]:
-    """The columns a table shows when none are asked for: identity, stage, dates, metrics."""
-    names = [str(c) for c in frame.columns]
-    return [
-        *(c for c in DEFAULT_COLUMNS if c in names),
-        *(c for c in names if c.startswith("metric.")),
-    ]
 
 
 def plain(value: Any) -> Any:
@@ -356,6 +315,35 @@ def run_list(
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """What ``minireg list --where/--sort/--columns`` shows: its columns and rows.
 
+    From the folded versions (no vouched-for ledger: a fresh clone) the query is
+    first tried without pandas (:func:`~minireg.domain.query_rows.list_rows`); pandas
+    answers the rest, and decides every error.
+
+    Raises:
+        InvalidInput: a bad expression or column name. NotFound: ``model`` has no versions.
+    """
+    read = _read(storage, config)
+    folded, data = read
+    if data is None:
+        try:
+            return list_rows(folded.state, model, where, sort, columns, all_columns)
+        except Unsupported:
+            pass  # outside the subset, or an error: pandas decides
+    return list_with_pandas(storage, config, model, where, sort, columns, all_columns, read)
+
+
+def list_with_pandas(
+    storage: Storage,
+    config: Config,
+    model: str | None = None,
+    where: str | None = None,
+    sort: str | None = None,
+    columns: str | None = None,
+    all_columns: bool = False,
+    read: tuple[Folded, bytes | None] | None = None,
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """:func:`run_list` through a pandas DataFrame (``read``: see :func:`_load`).
+
     Raises:
         InvalidInput: a bad expression or column name. NotFound: ``model`` has no versions.
     """
@@ -379,7 +367,7 @@ def run_list(
             wanted.add("model")
         return [c for c in header if c in wanted]
 
-    frame, header, widen = _load(storage, config, pick, first)
+    frame, header, widen = _load(storage, config, pick, first, read)
     if model is not None:
         frame = frame[frame["model"] == model]
         if frame.empty:
@@ -387,5 +375,5 @@ def run_list(
     frame = widen(select(frame, where, sort, known=header))
     frame = select(frame, columns=columns, known=header)
     if not columns and not all_columns:
-        frame = frame[default_columns(frame)]
+        frame = frame[default_columns([str(c) for c in frame.columns])]
     return [str(c) for c in frame.columns], records_of(frame)
