@@ -159,8 +159,12 @@ class Condition:
 
     def __call__(self, values: Values) -> list[bool]:
         """Whether each row passes, given the values of :attr:`columns` (from
-        :func:`filter_values`), one list per column, all of the same length."""
-        return self.test(values)
+        :func:`~minireg.domain.query_rows.filter_values`), one list per column, all of
+        the same length."""
+        try:
+            return self.test(values)
+        except RecursionError as exc:  # thousands of nested `not`: pandas decides
+            raise Unsupported("too deeply nested") from exc
 
 
 def compile_where(expression: str, known: Collection[str]) -> Condition:
@@ -171,13 +175,12 @@ def compile_where(expression: str, known: Collection[str]) -> Condition:
         Unsupported: the expression is outside the subset; pandas decides.
     """
     text, names = _without_backticks(expression)
+    used: set[str] = set()
     try:
         tree = ast.parse(text, mode="eval")
-    except (SyntaxError, ValueError) as exc:
+        test = _condition(tree.body, _resolver(names, known, used))
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise Unsupported(str(exc)) from exc
-    used: set[str] = set()
-    resolve = _resolver(names, known, used)
-    test = _condition(tree.body, resolve)
     return Condition(frozenset(used), test)
 
 

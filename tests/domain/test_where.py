@@ -104,6 +104,16 @@ def test_anything_else_is_left_to_pandas(expression: str) -> None:
         compile_where(expression, COLUMNS)
 
 
+def test_a_deeply_nested_expression_is_left_to_pandas() -> None:
+    assert compile_where("not " * 51 + "version > 1", COLUMNS)({"version": [1, 2]}) == [
+        True,
+        False,
+    ]
+    for depth in (5_000, 100_000):  # Python's recursion limit, or its parser's
+        with pytest.raises(Unsupported):
+            compile_where("not " * depth + "version > 1", COLUMNS)({"version": [1, 2]})
+
+
 def test_names_pandas_could_mix_up_are_left_to_pandas() -> None:
     # pandas turns `metric.a b` and `metric.a_b` into the same Python name.
     with pytest.raises(Unsupported):
