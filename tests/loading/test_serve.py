@@ -128,9 +128,9 @@ def test_get_costs_a_check_of_the_end_not_a_read_until_something_changes(
     reads: list[int] = []
     original = reg.storage.state
 
-    def counting(initial: str) -> Folded:
+    def counting(initial: str, *, checked: bool = True) -> Folded:
         reads.append(1)
-        return original(initial)
+        return original(initial, checked=checked)
 
     monkeypatch.setattr(reg.storage, "state", counting)
     model = handle.get()
