@@ -67,8 +67,6 @@ def list_rows(
         picked = [picked[at] for at in order]
     if columns:
         shown = _known(columns, names, "--columns")
-        if any(name.startswith("-") for name in shown):
-            raise Unsupported("a column name starting with -")
     else:
         shown = names if every else default_columns(names)
     cells = [shown_values(picked, col) for col in shown]

@@ -98,14 +98,20 @@ def quote_columns(expression: str, columns: list[str]) -> str:
 
 
 def column_list(text: str, columns: list[str], option: str) -> list[str]:
+    """The column names of ``text`` (separated by commas), each a column of ``columns``;
+    for ``--sort`` a name may start with ``-`` (descending).
+
+    Raises:
+        InvalidInput: the list is empty or names an unknown column.
+    """
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
         raise InvalidInput(f"{option} is empty; name columns separated by commas.")
     for name in names:
-        if name.lstrip("-") not in columns:
+        bare = name.lstrip("-") if option == "--sort" else name
+        if bare not in columns:
             raise InvalidInput(
-                f"{option} names unknown column {name.lstrip('-')!r}; the columns are: "
-                f"{', '.join(columns)}."
+                f"{option} names unknown column {bare!r}; the columns are: {', '.join(columns)}."
             )
     return names
 

@@ -137,6 +137,8 @@ def test_where_with_a_model_and_the_table(several: minireg.Registry) -> None:
         ),
         (["--sort", "auc"], "error: --sort names unknown column 'auc'; the columns are: model,"),
         (["--columns", " , "], "error: --columns is empty; name columns separated by commas.\n"),
+        # Only --sort reads a leading "-" (descending); a column list takes names as they are.
+        (["--columns", "-model"], "error: --columns names unknown column '-model'; the columns"),
     ],
 )
 def test_bad_query_exits_2_with_one_sentence(
