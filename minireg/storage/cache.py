@@ -68,7 +68,7 @@ from minireg.errors import IntegrityError
 from minireg.storage import state_file
 from minireg.storage.events import bulk, parse_lines
 from minireg.storage.ledger_file import LedgerFile
-from minireg.storage.pread import read_at
+from minireg.storage.pread import read_at, read_full
 from minireg.storage.records import ref_of
 from minireg.storage.state_file import INDEX_NAME, write_quickly
 
@@ -220,10 +220,7 @@ def _fold_all(data: bytes, path: Path, initial: str, check: bool = True) -> Fold
 
 def _chain_to(fd: int, end: TrailEnd, path: Path) -> list[str]:
     """The hash chain's problems in the trail up to ``end`` (the check a reader left out)."""
-    data = read_at(fd, end.size, 0)
-    while len(data) < end.size and (more := read_at(fd, end.size - len(data), len(data))):
-        data += more
-    split = split_events(data)
+    split = split_events(read_full(fd, end.size, 0))
     return chain_problems(parse_lines(split.lines, path), lines=split.lines)
 
 

@@ -22,7 +22,7 @@ from types import TracebackType
 
 from minireg.domain.ledger_rows import Edit
 from minireg.storage.atomic import Stretch
-from minireg.storage.pread import read_at
+from minireg.storage.pread import read_full
 
 
 class LedgerFile:
@@ -56,16 +56,7 @@ class LedgerFile:
 
     def _read(self, start: int, stop: int) -> bytes:
         """The bytes from ``start`` to ``stop`` (fewer if the file ends first)."""
-        if stop <= start:
-            return b""
-        data = read_at(self.fd, stop - start, start)
-        if len(data) < stop - start:  # a short read: go on to the end
-            parts, at = [data], start + len(data)
-            while at < stop and (more := read_at(self.fd, stop - at, at)):
-                parts.append(more)
-                at += len(more)
-            data = b"".join(parts)
-        return data
+        return read_full(self.fd, stop - start, start) if stop > start else b""
 
     def __len__(self) -> int:
         return self.size

@@ -19,3 +19,16 @@ def read_at(fd: int, size: int, offset: int) -> bytes:
     with _seek_lock:
         os.lseek(fd, offset, os.SEEK_SET)
         return os.read(fd, size)
+
+
+def read_full(fd: int, size: int, offset: int) -> bytes:
+    """``size`` bytes of ``fd`` from ``offset``, reading on after a short read (fewer only
+    where the file ends first)."""
+    data = read_at(fd, size, offset)
+    if len(data) < size:
+        parts, done = [data], len(data)
+        while done < size and (more := read_at(fd, size - done, offset + done)):
+            parts.append(more)
+            done += len(more)
+        data = b"".join(parts)
+    return data
